@@ -1,0 +1,117 @@
+"""The Typer app, shared options and output helpers used by every command module."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date
+from enum import Enum
+from typing import Annotated, Any
+
+import typer
+
+from mapper.errors import InputError
+from mapper.store import Store, open_store, store_location
+
+app = typer.Typer(
+    name="aims",
+    help=(
+        "AIMS Graph: model an ISO/IEC 42001 AI management system as a knowledge graph, "
+        "check it against the Clause 4.4 completeness rules, and trace AI systems end to end.\n\n"
+        "Exit codes: 0 ok / conforms, 1 non-conformities found, 2 bad input or usage.\n\n"
+        "Example: aims ingest examples/meridian && aims validate --as-of 2026-06-30"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+StoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        envvar="AIMS_STORE",
+        help="Store: a folder (embedded, default ./.aims), 'memory', or a SPARQL endpoint URL.",
+        show_default=False,
+    ),
+]
+
+
+@app.callback()
+def _root() -> None:
+    """AIMS Graph command line."""
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class TableFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def parse_date(value: str | None, *, option: str = "--as-of") -> date:
+    """A YYYY-MM-DD option value, today when absent."""
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"{option} {value!r} is not a date; write it as YYYY-MM-DD") from None
+
+
+@contextmanager
+def opened(location: str | None) -> Iterator[Store]:
+    """Open the store named on the command line / $AIMS_STORE and close it afterwards."""
+    store = open_store(store_location(location))
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def print_json(data: Any) -> None:
+    """JSON for machines on stdout."""
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def safe_cell(value: Any) -> str:
+    """A CSV cell that a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+def print_table(
+    columns: Sequence[str], rows: Sequence[Sequence[Any]], *, fmt: str = "table",
+    title: str | None = None,
+) -> None:
+    """Rows as a table on a terminal (plain text in a pipe), JSON objects or CSV."""
+    if fmt == "json":
+        print_json([dict(zip(columns, row, strict=True)) for row in rows])
+        return
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([[safe_cell(v) for v in row] for row in rows])
+        sys.stdout.write(buf.getvalue())
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    Console(width=None if sys.stdout.isatty() else 200).print(table)

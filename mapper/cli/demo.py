@@ -1,0 +1,1 @@
+"""`aims demo` commands (to be written)."""

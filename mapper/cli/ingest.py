@@ -1,0 +1,1 @@
+"""`aims ingest` commands (to be written)."""

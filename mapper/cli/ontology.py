@@ -1,0 +1,1 @@
+"""`aims ontology` commands (to be written)."""

@@ -1,0 +1,1 @@
+"""`aims query` commands (to be written)."""

@@ -1,0 +1,1 @@
+"""`aims report` commands (to be written)."""

@@ -1,0 +1,1 @@
+"""`aims serve` commands (to be written)."""

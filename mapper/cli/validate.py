@@ -1,0 +1,1 @@
+"""`aims validate` commands (to be written)."""

@@ -1,0 +1,65 @@
+"""The one place that finds and parses ontology/, shapes/ and queries/ (parsed once, cached).
+
+In a checkout the folders sit at the top of the repository; an installed wheel carries them
+inside the package as mapper/_data/ (see setup.py).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from rdflib import Graph
+
+from mapper.errors import ResourceError
+
+_PACKAGE = Path(__file__).resolve().parent
+
+ONTOLOGY_GRAPH = "urn:aims:graph:ontology"
+"""Name of the store graph that holds ontology/ (classes, catalogue, alignments)."""
+
+
+def data_dir(name: str) -> Path:
+    """Path of a data folder (`ontology`, `shapes` or `queries`).
+
+    >>> data_dir("ontology").joinpath("aims.ttl").is_file()
+    True
+    """
+    for base in (_PACKAGE / "_data", _PACKAGE.parent):
+        candidate = base / name
+        if candidate.is_dir():
+            return candidate
+    raise ResourceError(f"data folder {name}/ not found next to {_PACKAGE}")
+
+
+def _parse_folder(name: str, pattern: str) -> Graph:
+    graph = Graph()
+    for path in sorted(data_dir(name).glob(pattern)):
+        try:
+            graph.parse(path, format="turtle")
+        except Exception as exc:  # a broken packaged file is a project bug: say which
+            raise ResourceError(f"cannot parse {path}: {exc}") from exc
+    return graph
+
+
+@cache
+def ontology() -> Graph:
+    """The ontology, ISO/IEC 42001 catalogue and alignments as one rdflib graph (do not mutate).
+
+    >>> from mapper.vocab import AIMS
+    >>> from rdflib import OWL, RDF
+    >>> (AIMS.AISystem, RDF.type, OWL.Class) in ontology()
+    True
+    """
+    return _parse_folder("ontology", "*.ttl")
+
+
+@cache
+def shapes() -> Graph:
+    """All SHACL shapes of shapes/ as one rdflib graph (do not mutate)."""
+    return _parse_folder("shapes", "*.ttl")
+
+
+def query_files() -> list[Path]:
+    """The .rq files of queries/, sorted by name."""
+    return sorted(data_dir("queries").glob("*.rq"))
