@@ -1,0 +1,35 @@
+"""The demo organisation (examples/meridian): where it is and the date it is validated at."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+from mapper import resources
+from mapper.errors import ResourceError
+
+TRACED_SYSTEM = "SYS-CLAIMS-TRIAGE"
+"""The AI system `aims demo` traces end to end."""
+
+
+def folder() -> Path:
+    """The demo organisation's folder (from a checkout or the installed wheel).
+
+    >>> folder().joinpath("EXPECTED.md").is_file()
+    True
+    """
+    return resources.data_dir("examples") / "meridian"
+
+
+def as_of() -> date:
+    """The validation date stated on the `as-of: YYYY-MM-DD` line of EXPECTED.md.
+
+    >>> as_of().isoformat()
+    '2026-06-30'
+    """
+    text = (folder() / "EXPECTED.md").read_text(encoding="utf-8")
+    match = re.search(r"^as-of:\s*(\d{4}-\d{2}-\d{2})\s*$", text, re.MULTILINE)
+    if not match:
+        raise ResourceError(f"{folder() / 'EXPECTED.md'} has no 'as-of: YYYY-MM-DD' line")
+    return date.fromisoformat(match.group(1))
