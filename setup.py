@@ -1,4 +1,4 @@
-"""Ship the data folders (ontology/, shapes/, queries/) inside the wheel as mapper/_data/.
+"""Ship the data folders (ontology/, shapes/, queries/, examples/) in the wheel as mapper/_data/.
 
 In a checkout mapper.resources reads them from the top of the repository; an installed wheel has
 no checkout, so build_py copies them next to the code.
@@ -10,7 +10,8 @@ from pathlib import Path
 from setuptools import setup
 from setuptools.command.build_py import build_py
 
-DATA_DIRS = ("ontology", "shapes", "queries")
+# examples/ holds the demo organisation that `aims demo` loads (mapper/demo.py).
+DATA_DIRS = ("ontology", "shapes", "queries", "examples")
 
 
 class BuildPyWithData(build_py):
@@ -24,7 +25,9 @@ class BuildPyWithData(build_py):
             dest = target / name
             if dest.exists():
                 shutil.rmtree(dest)
-            shutil.copytree(root / name, dest)
+            shutil.copytree(
+                root / name, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+            )
 
 
 setup(cmdclass={"build_py": BuildPyWithData})

@@ -6,8 +6,9 @@ import re
 from datetime import date
 from pathlib import Path
 
-from mapper import resources
+from mapper import resources, trace
 from mapper.errors import ResourceError
+from mapper.store import Store
 
 TRACED_SYSTEM = "SYS-CLAIMS-TRIAGE"
 """The AI system `aims demo` traces end to end."""
@@ -33,3 +34,8 @@ def as_of() -> date:
     if not match:
         raise ResourceError(f"{folder() / 'EXPECTED.md'} has no 'as-of: YYYY-MM-DD' line")
     return date.fromisoformat(match.group(1))
+
+
+def print_trace(store: Store, system: str, as_of: date) -> None:
+    """Print the end-to-end trace of one AI system (the `aims trace` text)."""
+    print(trace.render_text(trace.trace_system(store, system, as_of=as_of)))

@@ -57,6 +57,7 @@ class AIMS(DefinedNamespace):
     IncidentManagement: URIRef
     IncidentsInput: URIRef
     Informed: URIRef
+    IngestBatch: URIRef
     IntakeAndInventory: URIRef
     IntakeGate: URIRef
     IntakeRecord: URIRef
@@ -92,6 +93,7 @@ class AIMS(DefinedNamespace):
     Record: URIRef
     RecordType: URIRef
     RecordsAndDocumentControl: URIRef
+    RejectedRow: URIRef
     ReleaseApproval: URIRef
     ReleaseGate: URIRef
     ReliabilityArea: URIRef
@@ -127,6 +129,7 @@ class AIMS(DefinedNamespace):
     approvalDate: URIRef
     approvedBy: URIRef
     approverRole: URIRef
+    asOf: URIRef
     assessesParty: URIRef
     assignee: URIRef
     attendee: URIRef
@@ -134,9 +137,12 @@ class AIMS(DefinedNamespace):
     buildStartDate: URIRef
     businessOwner: URIRef
     cadenceDays: URIRef
+    cellValue: URIRef
     changeApproval: URIRef
     charter: URIRef
+    clause: URIRef
     closureDate: URIRef
+    columnName: URIRef
     communication: URIRef
     compensatingControl: URIRef
     completionDate: URIRef
@@ -193,8 +199,10 @@ class AIMS(DefinedNamespace):
     purpose: URIRef
     raci: URIRef
     rationale: URIRef
+    reason: URIRef
     recordClass: URIRef
     recordDate: URIRef
+    rejectedRow: URIRef
     retainsRecord: URIRef
     reviewInput: URIRef
     reviewOf: URIRef
@@ -202,9 +210,15 @@ class AIMS(DefinedNamespace):
     roleKind: URIRef
     rollbackPlan: URIRef
     rootCause: URIRef
+    rowNumber: URIRef
+    rowsLoaded: URIRef
+    rowsRead: URIRef
+    rowsRejected: URIRef
+    ruleId: URIRef
     scopeOf: URIRef
     servesClause: URIRef
     severity: URIRef
+    sourceHash: URIRef
     status: URIRef
     supersedes: URIRef
     supplier: URIRef
@@ -214,6 +228,7 @@ class AIMS(DefinedNamespace):
     trainee: URIRef
     triage: URIRef
     trigger: URIRef
+    tripleCount: URIRef
     underProgramme: URIRef
     vendorName: URIRef
     verification: URIRef
@@ -225,5 +240,99 @@ ISO = Namespace("https://aims-graph.org/iso42001#")
 
 ISO_TERMS: frozenset[str] = frozenset(
     {
+        "A.10",
+        "A.10.2",
+        "A.10.3",
+        "A.10.4",
+        "A.2",
+        "A.2.2",
+        "A.2.3",
+        "A.2.4",
+        "A.3",
+        "A.3.2",
+        "A.3.3",
+        "A.4",
+        "A.4.2",
+        "A.4.3",
+        "A.4.4",
+        "A.4.5",
+        "A.4.6",
+        "A.5",
+        "A.5.2",
+        "A.5.3",
+        "A.5.4",
+        "A.5.5",
+        "A.6",
+        "A.6.1",
+        "A.6.1.2",
+        "A.6.1.3",
+        "A.6.2",
+        "A.6.2.2",
+        "A.6.2.3",
+        "A.6.2.4",
+        "A.6.2.5",
+        "A.6.2.6",
+        "A.6.2.7",
+        "A.6.2.8",
+        "A.7",
+        "A.7.2",
+        "A.7.3",
+        "A.7.4",
+        "A.7.5",
+        "A.7.6",
+        "A.8",
+        "A.8.2",
+        "A.8.3",
+        "A.8.4",
+        "A.8.5",
+        "A.9",
+        "A.9.2",
+        "A.9.3",
+        "A.9.4",
+        "AnnexAControls",
+        "ISO42001",
+        "clause-10",
+        "clause-10.1",
+        "clause-10.2",
+        "clause-4",
+        "clause-4.1",
+        "clause-4.2",
+        "clause-4.3",
+        "clause-4.4",
+        "clause-5",
+        "clause-5.1",
+        "clause-5.2",
+        "clause-5.3",
+        "clause-6",
+        "clause-6.1",
+        "clause-6.1.1",
+        "clause-6.1.2",
+        "clause-6.1.3",
+        "clause-6.1.4",
+        "clause-6.2",
+        "clause-6.3",
+        "clause-7",
+        "clause-7.1",
+        "clause-7.2",
+        "clause-7.3",
+        "clause-7.4",
+        "clause-7.5",
+        "clause-7.5.1",
+        "clause-7.5.2",
+        "clause-7.5.3",
+        "clause-8",
+        "clause-8.1",
+        "clause-8.2",
+        "clause-8.3",
+        "clause-8.4",
+        "clause-9",
+        "clause-9.1",
+        "clause-9.2",
+        "clause-9.2.1",
+        "clause-9.2.2",
+        "clause-9.3",
+        "clause-9.3.1",
+        "clause-9.3.2",
+        "clause-9.3.3",
     }
 )
