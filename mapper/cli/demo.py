@@ -12,7 +12,9 @@ import typer
 
 from mapper import demo as demo_data
 from mapper.cli.common import app
+from mapper import processes
 from mapper.ingest import ingest
+from mapper.report import build_report
 from mapper.store import open_store
 from mapper.validate import Report, validate
 
@@ -91,4 +93,15 @@ def demo(
         _print_owners(report)
         typer.secho(f"\nTrace of {system}", bold=True)
         demo_data.print_trace(store, system, as_of)
+        process_map = processes.build(store)
+        problems = process_map.problems
+        typer.secho("\nProcess map", bold=True)
+        typer.echo(
+            f"  {process_map.graph.number_of_nodes()} processes, "
+            f"{process_map.graph.number_of_edges()} hand-offs, {len(problems)} problems "
+            "(aims map --format mermaid|svg draws it)"
+        )
+        pack = build_report(store, out=folder / "audit-pack", as_of=as_of, systems=None)
+        typer.secho("\nAudit pack", bold=True)
+        typer.echo(f"  {pack.index}")
     typer.echo(f"\ndone in {time.perf_counter() - started:.1f} s")
