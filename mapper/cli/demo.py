@@ -11,8 +11,8 @@ from typing import Annotated
 import typer
 
 from mapper import demo as demo_data
-from mapper.cli.common import app
 from mapper import processes
+from mapper.cli.common import app
 from mapper.ingest import ingest
 from mapper.report import build_report
 from mapper.store import open_store
