@@ -71,6 +71,10 @@ class Store(ABC):
         """Add quads in one transaction: all or nothing."""
 
     @abstractmethod
+    def load(self, data: bytes, *, format: str, graph: str) -> None:
+        """Parse a serialisation (`turtle` or `nt`) into one named graph, all or nothing."""
+
+    @abstractmethod
     def drop_graph(self, graph: str) -> None:
         """Remove a named graph and all its triples."""
 
@@ -81,6 +85,20 @@ class Store(ABC):
     @abstractmethod
     def quads(self, graph: str | None = None) -> Iterator[Quad]:
         """Every quad, or those of one graph."""
+
+    def load_nquads(self, data: bytes) -> None:
+        """Add N-Quads (every quad in a named graph) in one transaction: all or nothing.
+
+        The default parses with pyoxigraph and calls add_quads; backends override it with a
+        native bulk load. Ingest writes a batch and its provenance with one call.
+        """
+        quads: list[Quad] = []
+        for q in ox.parse(data, format=ox.RdfFormat.N_QUADS):
+            if not isinstance(q.graph_name, ox.NamedNode):
+                raise ValueError("load_nquads needs every quad in a named graph")
+            quads.append((from_ox(q.subject), from_ox(q.predicate), from_ox(q.object),
+                          q.graph_name.value))
+        self.add_quads(quads)
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the store (file locks, connections)."""
@@ -235,14 +253,16 @@ class OxigraphStore(Store):
 
     def query(self, sparql: str, *, bindings: Mapping[str, Node] | None = None) -> QueryResult:
         try:
-            result = self._store.query(bind_values(sparql, bindings), use_default_graph_as_union=True)
+            result = self._store.query(
+                bind_values(sparql, bindings), use_default_graph_as_union=True
+            )
         except SyntaxError as exc:
             raise QueryError(f"SPARQL syntax error: {exc}") from exc
         if isinstance(result, ox.QueryBoolean):
             return QueryResult(kind="ask", boolean=bool(result))
         if isinstance(result, ox.QuerySolutions):
             variables = [v.value for v in result.variables]
-            rows = [
+            rows: list[tuple[Node | None, ...]] = [
                 tuple(None if sol[v] is None else from_ox(sol[v]) for v in variables)
                 for sol in result
             ]
@@ -268,6 +288,9 @@ class OxigraphStore(Store):
         """Parse and add a serialisation into one graph, in one transaction."""
         fmt = {"nt": ox.RdfFormat.N_TRIPLES, "turtle": ox.RdfFormat.TURTLE}[format]
         self._store.load(data, format=fmt, to_graph=_graph_name(graph))
+
+    def load_nquads(self, data: bytes) -> None:
+        self._store.load(data, format=ox.RdfFormat.N_QUADS)
 
     def drop_graph(self, graph: str) -> None:
         name = _graph_name(graph)

@@ -11,9 +11,6 @@ import sys
 
 import typer
 
-from mapper.cli.common import app
-from mapper.errors import MapperError
-
 # Importing a command module registers its commands on `app`.
 from mapper.cli import (  # noqa: E402,F401  (registration side effect)
     demo,
@@ -25,6 +22,8 @@ from mapper.cli import (  # noqa: E402,F401  (registration side effect)
     store,
     validate,
 )
+from mapper.cli.common import app
+from mapper.errors import MapperError
 
 
 def main() -> None:

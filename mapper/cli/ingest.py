@@ -1,1 +1,126 @@
-"""`aims ingest` commands (to be written)."""
+"""`aims ingest`, `aims batches` and `aims template`: get files into the store and manage batches.
+
+`aims ingest --format json` prints a JSON list with one object per file:
+{"batch", "records", "triples", "rejected": [{row, column, value, reason}], "warnings": [...],
+ "status": loaded|unchanged|replaced, "source", "sha256", "mapping", "encoding", ...}.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mapper.cli.common import Format, StoreOption, TableFormat, app, opened, print_json, print_table
+from mapper.errors import InputError
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (all recognised files "
+                                                "directly in a folder; not recursive).")],
+    mapping: Annotated[str | None, typer.Option(
+        "--mapping", help="Built-in mapping name (omb-ai-inventory-2025, omb-cots-2025, "
+        "aims-workbook) or a mapping .yaml file; default: the built-in one the columns fit."
+    )] = None,
+    sheet: Annotated[str | None, typer.Option("--sheet", help="XLSX sheet to read.")] = None,
+    skip_invalid: Annotated[bool, typer.Option(
+        "--skip-invalid", help="Load the valid rows; record rejected ones in the provenance."
+    )] = False,
+    actor: Annotated[str | None, typer.Option(
+        "--actor", help="Who ingests (recorded as prov:wasAssociatedWith); default: login name."
+    )] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="text or json")] = Format.text,
+    store: StoreOption = None,
+) -> None:
+    """Load CSV, XLSX, JSON, Turtle, N-Triples, JSON-LD or RDF/XML files, one batch per file.
+
+    Tabular files go through a YAML mapping; RDF files are loaded as they are. Any invalid row
+    aborts everything (exit 2, nothing written) unless --skip-invalid. Re-ingesting an unchanged
+    file changes nothing; a changed file replaces its earlier batch.
+
+    Example: aims ingest examples/meridian && aims ingest inventory.xlsx --skip-invalid
+    """
+    from mapper.ingest import ingest as run
+
+    with opened(store) as st:
+        results = run(st, paths, mapping=mapping, sheet=sheet, skip_invalid=skip_invalid,
+                      actor=actor, progress=sys.stderr.isatty())
+    if fmt == Format.json:
+        print_json([r.as_dict() for r in results])
+        return
+    for r in results:
+        extra = f", {len(r.rejected)} rejected row(s)" if r.rejected else ""
+        enc = f", encoding {r.encoding}" if r.encoding and r.encoding != "utf-8" else ""
+        via = f" with {r.mapping}" if r.mapping else ""
+        replaced = f" (replaces {r.replaced})" if r.replaced else ""
+        typer.echo(f"{r.status}: {r.source}{via} -> batch {r.batch}{replaced}: "
+                   f"{r.records} records, {r.triples} triples{extra}{enc}")
+        for w in r.warnings:
+            typer.echo(f"  warning: {w}")
+        for rej in r.rejected[:20]:
+            sheet_name = f" [{rej['sheet']}]" if rej.get("sheet") else ""
+            typer.echo(f"  rejected{sheet_name} row {rej['row']}, {rej['column']}: "
+                       f"{rej['reason']}" + (f" ({rej['value']!r})" if rej["value"] else ""))
+        if len(r.rejected) > 20:
+            typer.echo(f"  ... {len(r.rejected) - 20} more rejected (see --format json)")
+
+
+@app.command()
+def batches(
+    action: Annotated[str | None, typer.Argument(help="'drop' to undo a batch.")] = None,
+    batch_id: Annotated[str | None, typer.Argument(help="The batch to drop.")] = None,
+    fmt: Annotated[TableFormat, typer.Option("--format", help="table, json or csv")] = (
+        TableFormat.table),
+    store: StoreOption = None,
+) -> None:
+    """List ingested batches (source, hash, rows, status), or drop one with `drop ID`.
+
+    Dropping removes the batch's triples and records the drop in the provenance; an earlier
+    version it replaced is not restored.
+
+    Example: aims batches --format json && aims batches drop inventory-csv-1a2b3c4d
+    """
+    from mapper.ingest.batches import drop_batch, list_batches
+
+    with opened(store) as st:
+        if action is None:
+            rows = list_batches(st)
+            if fmt == TableFormat.json:
+                print_json([b.as_dict() for b in rows])
+                return
+            print_table(
+                ["batch", "source", "status", "records", "rejected", "triples", "mapping",
+                 "actor", "time"],
+                [[b.id, b.source, b.status, b.records, b.rejected, b.triples, b.mapping,
+                  b.actor, b.time] for b in rows],
+                fmt=fmt.value, title="Batches",
+            )
+            return
+        if action != "drop" or not batch_id:
+            raise InputError("usage: aims batches [drop BATCH_ID]")
+        dropped = drop_batch(st, batch_id, when=datetime.now(UTC))
+    typer.echo(f"dropped batch {dropped.id} ({dropped.source}, {dropped.triples} triples)")
+
+
+@app.command()
+def template(
+    out: Annotated[Path, typer.Option("--out", help="The .xlsx file to write.")] = Path(
+        "aims-workbook.xlsx"),
+    mapping: Annotated[str, typer.Option("--mapping", help="Mapping to write (name or "
+                                         ".yaml).")] = "aims-workbook",
+) -> None:
+    """Write the empty AIMS workbook: one sheet per register, headers, allowed values, README.
+
+    Example: aims template --out aims-workbook.xlsx
+    """
+    from mapper.ingest.mapping import load_mapping
+    from mapper.ingest.template import write_template
+
+    if out.suffix.lower() != ".xlsx":
+        raise InputError(f"--out {out}: the template is an .xlsx workbook; end the name in .xlsx")
+    path = write_template(out, load_mapping(mapping))
+    typer.echo(f"wrote {path}")

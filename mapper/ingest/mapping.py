@@ -1,0 +1,834 @@
+"""Declarative mappings: YAML files that turn rows of a table into triples.
+
+A mapping names its tables (one per register), each table its columns (with the header
+spellings that identify them), the key that mints the record's IRI, and the nodes every row
+gives: class, condition and properties (from a column with a datatype or a value map, a
+constant, a link to another node of the same row, or a reference minted from a key). The
+format is documented in mapper/ingest/mappings/README.md; no Python is written per format.
+
+Rows become N-Quads lines directly (no rdflib term per triple), so 100,000 rows stay cheap.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mapper.errors import InputError, NotFound
+from mapper.ingest import values as V
+from mapper.vocab import AIMS, ISO_TERMS
+
+MAPPINGS_DIR = Path(__file__).with_name("mappings")
+DEFAULT_BASE = "https://aims-graph.org/id/"
+
+PREFIXES = {
+    "aims": "https://aims-graph.org/ns#",
+    "iso": "https://aims-graph.org/iso42001#",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "dcterms": "http://purl.org/dc/terms/",
+    "prov": "http://www.w3.org/ns/prov#",
+    "foaf": "http://xmlns.com/foaf/0.1/",
+}
+XSD = PREFIXES["xsd"]
+RDF_TYPE = "<" + PREFIXES["rdf"] + "type>"
+RDFS_LABEL = "<" + PREFIXES["rdfs"] + "label>"
+TYPES = ("string", "date", "integer", "decimal", "boolean", "anyURI", "iri")
+_ESCAPE = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
+_BAD_IRI = re.compile(r"[<>\"{}|^`\\\x00-\x20]")
+
+
+class MappingError(InputError):
+    """A mapping file that cannot be used (bad YAML, unknown term, unknown column)."""
+
+
+def expand(curie: str, *, where: str) -> str:
+    """A CURIE (aims:HighRisk) or <IRI> as a full IRI; aims: and iso: terms must exist.
+
+    >>> expand("aims:HighRisk", where="test")
+    'https://aims-graph.org/ns#HighRisk'
+    """
+    curie = curie.strip()
+    if curie.startswith("<") and curie.endswith(">"):
+        iri = curie[1:-1]
+    elif curie.startswith(("http://", "https://", "urn:")):
+        iri = curie
+    else:
+        prefix, sep, local = curie.partition(":")
+        if not sep or prefix not in PREFIXES:
+            raise MappingError(
+                f"{where}: {curie!r} is not a known term; write prefix:name with one of "
+                f"{', '.join(sorted(PREFIXES))}"
+            )
+        if prefix == "aims":
+            try:
+                getattr(AIMS, local)
+            except AttributeError:
+                raise MappingError(f"{where}: aims:{local} is not in the ontology") from None
+        if prefix == "iso" and local not in ISO_TERMS:
+            raise MappingError(f"{where}: iso:{local} is not in the ISO/IEC 42001 catalogue")
+        iri = PREFIXES[prefix] + local
+    if _BAD_IRI.search(iri):
+        raise MappingError(f"{where}: {curie!r} is not a valid IRI")
+    return iri
+
+
+def literal(lexical: str, datatype: str | None = None) -> str:
+    """An N-Triples literal.
+
+    >>> literal('say "hi"\\n'), literal("2025-01-01", "date")
+    ('"say \\\\"hi\\\\"\\\\n"', '"2025-01-01"^^<http://www.w3.org/2001/XMLSchema#date>')
+    """
+    out = '"' + lexical.translate(_ESCAPE) + '"'
+    return out if datatype is None or datatype == "string" else f"{out}^^<{XSD}{datatype}>"
+
+
+# --- the parsed mapping ----------------------------------------------------------------------
+
+
+@dataclass
+class ValueMap:
+    """Enumeration values (in `norm_key` form) -> target (IRI or plain text)."""
+
+    name: str
+    entries: list[tuple[str, str]]
+    match: str = "prefix"  # or "exact"
+    choices: list[str] = field(default_factory=list)  # one spelling per target, for templates
+    unknown: str = "error"  # or "warn" / "ignore" / "keep" (the value itself)
+
+    def lookup(self, raw: str) -> str | None:
+        key = V.norm_key(raw)
+        for k, target in self.entries:
+            if key == k:
+                return target
+        if self.match == "prefix":
+            for k, target in self.entries:  # longest first, see _value_map
+                if key.startswith(k) and not key[len(k)].isalnum():
+                    return target
+        return None
+
+    def allowed(self) -> str:
+        keys = sorted({k for k, _ in self.entries})
+        shown = ", ".join(keys[:12]) + (", ..." if len(keys) > 12 else "")
+        return f"one of: {shown}"
+
+
+@dataclass
+class Condition:
+    column: str
+    map: ValueMap | None = None
+    within: frozenset[str] | None = None
+    not_within: frozenset[str] | None = None
+    absent: bool = False
+
+
+@dataclass
+class Prop:
+    predicate: str  # "<iri>"
+    column: str | None = None
+    constant: str | None = None  # an N-Triples term
+    template: str | None = None  # text with {column} placeholders
+    node: str | None = None
+    ref: str | None = None  # kind of the referenced node
+    ref_class: str | None = None
+    ref_label: bool = False
+    type: str = "string"
+    map: ValueMap | None = None
+    split: str | None = None
+    required: bool = False
+    invalid: str = "error"  # or "warn"
+    partial: bool = False
+    prefix: str | None = None  # for type iri: a CURIE prefix such as "iso:"
+
+
+@dataclass
+class Node:
+    id: str
+    kind: str
+    key: list[tuple[str, bool]] | None  # None = the table key
+    suffix: str | None
+    classes: list[str]  # "<iri>"
+    class_from: Prop | None
+    when: list[Condition]
+    props: list[Prop]
+
+
+@dataclass
+class Column:
+    name: str
+    headers: list[str]  # norm_header forms, the name included
+    required: bool = False
+    label: str = ""  # the header a template writes
+    allowed: list[str] = field(default_factory=list)  # for a template's validation list
+    note: str = ""
+
+
+@dataclass
+class Table:
+    name: str
+    sheets: list[str]
+    columns: dict[str, Column]
+    keys: list[list[tuple[str, bool]]]  # alternatives of (column, optional)
+    nodes: list[Node]
+    duplicates: str = "reject"  # or "merge"
+    skip: list[Condition] = field(default_factory=list)
+    skip_reason: str = "skipped by the mapping"
+    title: str = ""
+
+    def key_text(self) -> str:
+        return " or ".join(
+            "(" + ", ".join(c + ("?" if opt else "") for c, opt in alt) + ")"
+            for alt in self.keys
+        )
+
+
+@dataclass
+class Mapping:
+    """A loaded mapping: what `ingest` applies to tabular input."""
+
+    name: str
+    title: str
+    description: str
+    base: str
+    date_order: str
+    nulls: frozenset[str]
+    tables: list[Table]
+    path: Path
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+def builtin_names() -> list[str]:
+    """Names of the mappings shipped in mapper/ingest/mappings/.
+
+    >>> "omb-ai-inventory-2025" in builtin_names()
+    True
+    """
+    return sorted(p.stem for p in MAPPINGS_DIR.glob("*.yaml"))
+
+
+def load_mapping(name_or_path: str | Path) -> Mapping:
+    """A mapping by built-in name or by path to a YAML file.
+
+    >>> load_mapping("aims-workbook").tables[0].name
+    'organisation'
+    """
+    text_name = str(name_or_path)
+    path = Path(text_name)
+    if not (text_name.endswith((".yaml", ".yml")) or path.is_file()):
+        candidate = MAPPINGS_DIR / f"{text_name}.yaml"
+        if not candidate.is_file():
+            raise NotFound(
+                f"no mapping named {text_name!r}; built in: {', '.join(builtin_names())} "
+                "(or give a path to a .yaml file)"
+            )
+        path = candidate
+    if not path.is_file():
+        raise NotFound(f"mapping file {path} not found")
+    return _load_cached(path.resolve())
+
+
+@cache
+def _load_cached(path: Path) -> Mapping:
+    try:
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 (safe)
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise MappingError(f"{path}: not valid YAML ({exc})".replace("\n", " ")) from None
+    if not isinstance(data, dict):
+        raise MappingError(f"{path}: a mapping is a YAML mapping with name, tables, ...")
+    return _Builder(path, data).build()
+
+
+class _Builder:
+    def __init__(self, path: Path, data: dict[str, Any]) -> None:
+        self.path = path
+        self.data = data
+        self.maps: dict[str, ValueMap] = {}
+        self.base = str(data.get("base", DEFAULT_BASE))
+        self.nulls = V.NULL_TEXTS | frozenset(V.norm_key(str(n)) for n in data.get("nulls", []))
+
+    def where(self, *parts: object) -> str:
+        return f"{self.path.name}: " + " > ".join(str(p) for p in parts)
+
+    def fail(self, message: str) -> MappingError:
+        return MappingError(f"mapping {self.path.name}: {message}")
+
+    def build(self) -> Mapping:
+        name = self.data.get("name")
+        if not isinstance(name, str):
+            raise self.fail("needs a 'name'")
+        order = str(self.data.get("dates", "DMY")).upper()
+        if order not in ("DMY", "MDY"):
+            raise self.fail("'dates' must be DMY or MDY")
+        for map_name, spec in (self.data.get("values") or {}).items():
+            self.maps[map_name] = self._value_map(map_name, spec)
+        tables_data = self.data.get("tables")
+        if not isinstance(tables_data, list) or not tables_data:
+            raise self.fail("needs a list of 'tables'")
+        tables = [self._table(t) for t in tables_data]
+        return Mapping(
+            name=name, title=str(self.data.get("title", name)),
+            description=str(self.data.get("description", "")), base=self.base,
+            date_order=order, nulls=self.nulls, tables=tables, path=self.path,
+        )
+
+    def _value_map(self, name: str, spec: Any) -> ValueMap:
+        if isinstance(spec, dict) and "map" in spec:
+            entries_data, match = spec["map"], spec.get("match", "prefix")
+            unknown = spec.get("unknown", "error")
+        else:
+            entries_data, match, unknown = spec, "prefix", "error"
+        if not isinstance(entries_data, dict):
+            raise self.fail(f"value map {name!r} must map values to terms")
+        if match not in ("prefix", "exact") or unknown not in ("error", "warn", "ignore", "keep"):
+            raise self.fail(
+                f"value map {name!r}: match is prefix|exact, unknown error|warn|ignore|keep")
+        entries: list[tuple[str, str]] = []
+        first: dict[str, str] = {}
+        for raw, target in entries_data.items():
+            if isinstance(raw, bool):  # YAML reads a bare yes/no key as a boolean
+                raw = "yes" if raw else "no"
+            entries.append((V.norm_key(str(raw)), self._target(str(target), name)))
+            first.setdefault(str(target), str(raw))
+        choices = list(first.values())
+        entries.sort(key=lambda e: -len(e[0]))
+        return ValueMap(name=name, entries=entries, match=match, unknown=unknown,
+                        choices=choices)
+
+    def _target(self, target: str, where: str) -> str:
+        prefix = target.split(":", 1)[0]
+        if ":" in target and (prefix in PREFIXES or target.startswith("<")):
+            return "<" + expand(target, where=self.where("values", where)) + ">"
+        return target
+
+    def _map_ref(self, spec: Any, where: str) -> ValueMap | None:
+        if spec is None:
+            return None
+        if isinstance(spec, str):
+            if spec not in self.maps:
+                raise self.fail(f"{where}: no value map named {spec!r} under 'values'")
+            return self.maps[spec]
+        return self._value_map(where, spec)
+
+    def _columns(self, tname: str, spec: Any) -> dict[str, Column]:
+        if not isinstance(spec, dict) or not spec:
+            raise self.fail(f"table {tname!r} needs 'columns'")
+        out: dict[str, Column] = {}
+        for cname, cspec in spec.items():
+            cspec = cspec or {}
+            if isinstance(cspec, str):
+                cspec = {"headers": [cspec]}
+            headers = [str(h) for h in cspec.get("headers", [])]
+            label = str(cspec.get("label") or (headers[0] if headers else cname))
+            normed = list(dict.fromkeys(V.norm_header(h) for h in [cname, label, *headers]))
+            out[cname] = Column(
+                name=cname, headers=normed, required=bool(cspec.get("required", False)),
+                label=label, allowed=[str(a) for a in cspec.get("allowed", [])],
+                note=str(cspec.get("note", "")),
+            )
+        return out
+
+    def _key(self, spec: Any, columns: dict[str, Column], where: str) -> list[tuple[str, bool]]:
+        if not isinstance(spec, list) or not spec:
+            raise self.fail(f"{where}: key must be a list of columns")
+        out = []
+        for part in spec:
+            name = str(part).rstrip("?")
+            if name not in columns:
+                raise self.fail(f"{where}: key column {name!r} is not under 'columns'")
+            out.append((name, str(part).endswith("?")))
+        return out
+
+    def _condition(self, spec: Any, columns: dict[str, Column], where: str) -> Condition:
+        if not isinstance(spec, dict) or "column" not in spec:
+            raise self.fail(f"{where}: a condition needs 'column'")
+        col = str(spec["column"])
+        if col not in columns:
+            raise self.fail(f"{where}: column {col!r} is not under 'columns'")
+        vmap = self._map_ref(spec.get("map"), where)
+
+        def norm(items: Any) -> frozenset[str] | None:
+            if items is None:
+                return None
+            return frozenset(self._target(str(i), where) if vmap else V.norm_key(str(i))
+                             for i in items)
+
+        return Condition(column=col, map=vmap, within=norm(spec.get("in")),
+                         not_within=norm(spec.get("not_in")), absent=bool(spec.get("absent")))
+
+    def _conditions(self, spec: Any, columns: dict[str, Column], where: str) -> list[Condition]:
+        if spec is None:
+            return []
+        items = spec if isinstance(spec, list) else [spec]
+        return [self._condition(s, columns, where) for s in items]
+
+    def _prop(self, pred: str, spec: Any, columns: dict[str, Column], where: str) -> Prop:
+        predicate = "<" + expand(pred, where=where) + ">"
+        if isinstance(spec, str):
+            spec = {"column": spec}
+        if not isinstance(spec, dict):
+            raise self.fail(f"{where}: a property is a column name or a mapping")
+        prop = Prop(predicate=predicate)
+        kinds = [k for k in ("column", "value", "node", "template") if k in spec]
+        if len(kinds) != 1:
+            raise self.fail(f"{where}: give exactly one of column, value, node, template")
+        if "template" in spec:
+            prop.template = str(spec["template"])
+            for name in re.findall(r"{(\w+)}", prop.template):
+                if name not in columns:
+                    raise self.fail(f"{where}: template names unknown column {name!r}")
+        if "column" in spec:
+            prop.column = str(spec["column"])
+            if prop.column not in columns:
+                raise self.fail(f"{where}: column {prop.column!r} is not under 'columns'")
+        if "node" in spec:
+            prop.node = str(spec["node"])
+        prop.type = str(spec.get("type", "string"))
+        if prop.type not in TYPES:
+            raise self.fail(f"{where}: type must be one of {', '.join(TYPES)}")
+        if "value" in spec:
+            value = spec["value"]
+            if isinstance(value, bool):
+                prop.constant = literal("true" if value else "false", "boolean")
+            elif isinstance(value, int):
+                prop.constant = literal(str(value), "integer")
+            elif prop.type == "iri" or (isinstance(value, str) and ":" in value
+                                        and value.split(":", 1)[0] in PREFIXES):
+                prop.constant = "<" + expand(str(value), where=where) + ">"
+            else:
+                prop.constant = literal(str(value), prop.type)
+        prop.map = self._map_ref(spec.get("map"), where)
+        if "ref" in spec:
+            prop.ref = str(spec["ref"])
+            if spec.get("ref_class"):
+                prop.ref_class = "<" + expand(str(spec["ref_class"]), where=where) + ">"
+            prop.ref_label = bool(spec.get("ref_label", False))
+        prop.split = spec.get("split")
+        prop.required = bool(spec.get("required", False))
+        prop.invalid = str(spec.get("invalid", "error"))
+        prop.partial = bool(spec.get("partial", False))
+        if "prefix" in spec:
+            prop.prefix = str(spec["prefix"] or "")
+        if prop.invalid not in ("error", "warn"):
+            raise self.fail(f"{where}: invalid must be error or warn")
+        return prop
+
+    def _table(self, spec: Any) -> Table:
+        if not isinstance(spec, dict) or "name" not in spec:
+            raise self.fail("each table needs a 'name'")
+        tname = str(spec["name"])
+        columns = self._columns(tname, spec.get("columns"))
+        key_spec = spec.get("key")
+        alternatives = key_spec if key_spec and isinstance(key_spec[0], list) else [key_spec]
+        keys = [self._key(k, columns, f"table {tname} key") for k in alternatives]
+        nodes_data = spec.get("nodes")
+        if not isinstance(nodes_data, list) or not nodes_data:
+            raise self.fail(f"table {tname!r} needs 'nodes'")
+        nodes = []
+        for i, nspec in enumerate(nodes_data):
+            where = self.where("table " + tname, f"node {nspec.get('id', i)}")
+            node_key = nspec.get("key")
+            classes = nspec.get("class", [])
+            class_from = None
+            if isinstance(classes, dict):
+                class_from = self._prop("rdf:type", classes, columns, where)
+                classes = [classes["default"]] if classes.get("default") else []
+            elif isinstance(classes, str):
+                classes = [classes]
+            props: list[Prop] = []
+            for pred, pspec in (nspec.get("props") or {}).items():
+                for one in pspec if isinstance(pspec, list) else [pspec]:
+                    props.append(self._prop(str(pred), one, columns, f"{where} > {pred}"))
+            nodes.append(Node(
+                id=str(nspec.get("id", nspec.get("kind", i))), kind=str(nspec["kind"]),
+                key=self._key(node_key, columns, where) if node_key else None,
+                suffix=nspec.get("suffix"),
+                classes=["<" + expand(str(c), where=where) + ">" for c in classes],
+                class_from=class_from,
+                when=self._conditions(nspec.get("when"), columns, where), props=props,
+            ))
+        ids = {n.id for n in nodes}
+        for n in nodes:
+            for p in n.props:
+                if p.node and p.node not in ids:
+                    raise self.fail(f"table {tname}: node {p.node!r} is not defined")
+        duplicates = str(spec.get("duplicates", "reject"))
+        if duplicates not in ("reject", "merge"):
+            raise self.fail(f"table {tname}: duplicates must be reject or merge")
+        return Table(
+            name=tname, sheets=[str(s) for s in spec.get("sheets", [tname])], columns=columns,
+            keys=keys, nodes=nodes, duplicates=duplicates,
+            skip=self._conditions(spec.get("skip"), columns, f"table {tname} skip"),
+            skip_reason=str(spec.get("skip_reason", "skipped by the mapping")),
+            title=str(spec.get("title", tname)),
+        )
+
+
+# --- matching a header row -------------------------------------------------------------------
+
+
+@dataclass
+class Fit:
+    """How a header row fits a table: column -> cell index, what is missing, what is unused."""
+
+    table: Table
+    index: dict[str, int]
+    missing: list[str]
+    unused: list[str]
+
+    @property
+    def ok(self) -> bool:
+        if self.missing:
+            return False
+        return any(all(c in self.index for c, opt in alt if not opt) for alt in self.table.keys)
+
+    @property
+    def score(self) -> int:
+        return len(self.index)
+
+
+def fit(table: Table, header: list[Any]) -> Fit:
+    """Match a header row (cells) against a table's columns."""
+    lookup: dict[str, str] = {}
+    for col in table.columns.values():
+        for h in col.headers:
+            lookup.setdefault(h, col.name)
+    index: dict[str, int] = {}
+    unused: list[str] = []
+    for i, cell in enumerate(header):
+        label = V.text(cell)
+        if label is None:
+            continue
+        name = lookup.get(V.norm_header(label))
+        if name is None or name in index:
+            unused.append(label)
+            continue
+        index[name] = i
+    missing = [c.name for c in table.columns.values() if c.required and c.name not in index]
+    return Fit(table=table, index=index, missing=missing, unused=unused)
+
+
+def describe_columns(table: Table) -> str:
+    """The expected columns of a table, for error messages (required first)."""
+    cols = sorted(table.columns.values(), key=lambda c: not c.required)
+    shown = [c.label + (" (required)" if c.required else "") for c in cols[:15]]
+    return "; ".join(shown) + ("; ..." if len(cols) > 15 else "")
+
+
+# --- applying a table to rows ----------------------------------------------------------------
+
+
+@dataclass
+class Rejected:
+    """One problem with one row."""
+
+    row: int
+    column: str
+    value: str
+    reason: str
+    sheet: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"row": self.row, "column": self.column, "value": self.value,
+                               "reason": self.reason}
+        if self.sheet:
+            out["sheet"] = self.sheet
+        return out
+
+    def line(self, source: str) -> str:
+        where = f"{source}" + (f" [{self.sheet}]" if self.sheet else "")
+        value = f" value {self.value!r}:" if self.value else ""
+        return f"{where}, row {self.row}, column {self.column}:{value} {self.reason}"
+
+
+@dataclass
+class TableResult:
+    """What applying a table to its rows produced (lines are N-Quads without the graph)."""
+
+    lines: list[str]
+    shared: set[str]
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_skipped: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+    notes: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+
+    def note(self, column: str, message: str, row: int) -> None:
+        self.notes.setdefault((column, message), []).append(row)
+
+    def warnings(self, sheet: str | None = None) -> list[str]:
+        out = []
+        prefix = f"[{sheet}] " if sheet else ""
+        for (column, message), rows in self.notes.items():
+            shown = ", ".join(str(r) for r in rows[:8]) + (", ..." if len(rows) > 8 else "")
+            col = f"{column}: " if column else ""
+            out.append(f"{prefix}{col}{len(rows)} row(s) {message} (rows {shown})")
+        return out
+
+
+class _RowError(Exception):
+    def __init__(self, column: str, value: str, reason: str) -> None:
+        super().__init__(reason)
+        self.column, self.value, self.reason = column, value, reason
+
+
+class Applier:
+    """Applies one table of a mapping to rows given as lists of cells."""
+
+    def __init__(self, mapping: Mapping, table: Table, index: dict[str, int],
+                 sheet: str | None = None) -> None:
+        self.mapping = mapping
+        self.table = table
+        self.index = index
+        self.sheet = sheet
+        self.result = TableResult(lines=[], shared=set())
+        self._pending: dict[str, list[tuple[int, list[str]]]] = {}
+        self._extra: list[str] = []
+
+    # values -------------------------------------------------------------------------------
+
+    def _raw(self, row: list[V.Cell], column: str) -> V.Cell:
+        i = self.index.get(column)
+        return row[i] if i is not None and i < len(row) else None
+
+    def _text(self, row: list[V.Cell], column: str) -> str | None:
+        value = V.text(self._raw(row, column))
+        return None if V.is_null(value, self.mapping.nulls) else value
+
+    def _mint(self, kind: str, parts: Iterable[str], suffix: str | None = None) -> str:
+        iri = self.mapping.base + kind + "/" + V.slug("-".join(parts))
+        return f"<{iri}/{suffix}>" if suffix else f"<{iri}>"
+
+    def _check(self, cond: Condition, row: list[V.Cell]) -> bool:
+        value = self._text(row, cond.column)
+        if cond.absent:
+            return value is None
+        if value is None:
+            return False
+        if cond.map is not None:
+            target = cond.map.lookup(value)
+            if target is None:
+                return False
+            value = target
+        else:
+            value = V.norm_key(value)
+        if cond.within is not None and value not in cond.within:
+            return False
+        return not (cond.not_within is not None and value in cond.not_within)
+
+    def _terms(self, prop: Prop, row: list[V.Cell], rownum: int,
+               nodes: dict[str, str]) -> list[str]:
+        if prop.constant is not None:
+            return [prop.constant]
+        if prop.template is not None:
+            filled = re.sub(r"{(\w+)}", lambda m: self._text(row, m[1]) or "", prop.template)
+            return [literal(" ".join(filled.split()))]
+        if prop.node is not None:
+            return [nodes[prop.node]] if prop.node in nodes else []
+        assert prop.column is not None
+        raw = self._raw(row, prop.column)
+        value = V.text(raw)
+        if V.is_null(value, self.mapping.nulls):
+            if prop.required:
+                raise _RowError(prop.column, "", "a value is required here")
+            return []
+        assert value is not None
+        pieces: list[V.Cell] = [raw]
+        if prop.split:
+            pieces = [p for p in (s.strip() for s in value.split(prop.split))
+                      if not V.is_null(p, self.mapping.nulls)]
+        out = []
+        for piece in pieces:
+            term = self._term(prop, piece, rownum)
+            if term is not None:
+                out.append(term)
+        return out
+
+    def _term(self, prop: Prop, raw: V.Cell, rownum: int) -> str | None:
+        assert prop.column is not None
+        value = V.text(raw) or ""
+        if prop.map is not None:
+            target = prop.map.lookup(value)
+            if target is None and prop.map.unknown == "keep":
+                target = value
+            if target is None:
+                if prop.map.unknown == "error":
+                    raise _RowError(prop.column, value,
+                                    f"unknown value; expected {prop.map.allowed()}")
+                if prop.map.unknown == "warn":
+                    self.result.note(prop.column, "had values the mapping does not know; left out",
+                                     rownum)
+                return None
+            if target.startswith("<"):
+                return target
+            if prop.ref is None:
+                return literal(target, prop.type)
+            value = target
+        if prop.ref is not None:
+            iri = self._mint(prop.ref, [value])
+            if prop.ref_class:
+                self._extra.append(f"\x00{iri} {RDF_TYPE} {prop.ref_class}")
+            if prop.ref_label:
+                self._extra.append(f"\x00{iri} {RDFS_LABEL} {literal(value)}")
+            return iri
+        try:
+            if prop.type == "date":
+                day, partial = V.parse_date(raw, order=self.mapping.date_order,
+                                            partial=prop.partial)
+                if partial:
+                    self.result.note(prop.column, "gave only a month, quarter or year; the first "
+                                     "day was used", rownum)
+                return literal(day.isoformat(), "date")
+            if prop.type == "integer":
+                return literal(str(V.parse_int(raw)), "integer")
+            if prop.type == "decimal":
+                return literal(format(V.parse_decimal(raw), "f"), "decimal")
+            if prop.type == "boolean":
+                return literal("true" if V.parse_bool(raw) else "false", "boolean")
+            if prop.type == "iri" and prop.prefix is not None:
+                try:
+                    return "<" + expand(prop.prefix + value.strip(), where="value") + ">"
+                except MappingError as exc:
+                    raise ValueError(str(exc).split(": ", 1)[-1]) from None
+            if prop.type == "iri":
+                if _BAD_IRI.search(value) or ":" not in value:
+                    raise ValueError(f"{value!r} is not an IRI")
+                return f"<{value}>"
+        except ValueError as exc:
+            if prop.invalid == "warn":
+                self.result.note(prop.column, f"were not a valid {prop.type}; left out", rownum)
+                return None
+            expected = V.DATE_FORMS if prop.type == "date" else f"a {prop.type}"
+            reason = str(exc) if prop.type == "date" else f"{exc}; expected {expected}"
+            raise _RowError(prop.column, value, reason) from None
+        return literal(value, prop.type)
+
+    # rows ---------------------------------------------------------------------------------
+
+    def _key(self, row: list[V.Cell], key: list[tuple[str, bool]]) -> list[str] | None:
+        parts = []
+        for column, optional in key:
+            value = self._text(row, column)
+            if value is None:
+                if optional:
+                    continue
+                return None
+            parts.append(value)
+        return parts or None
+
+    def add(self, rownum: int, row: list[V.Cell]) -> None:
+        """Map one row; problems are collected, never raised."""
+        self.result.rows_read += 1
+        table = self.table
+        if any(self._check(c, row) for c in table.skip):
+            self.result.rows_skipped += 1
+            self.result.note("", table.skip_reason, rownum)
+            return
+        key = None
+        for alt_no, alt in enumerate(table.keys):
+            key = self._key(row, alt)
+            if key is not None:
+                if alt_no > 0:
+                    first = ", ".join(c for c, opt in table.keys[0] if not opt)
+                    self.result.note(first, "had no value; their IRIs were minted from "
+                                     + ", ".join(c for c, _ in alt), rownum)
+                break
+        if key is None:
+            cols = ", ".join(c for c, opt in table.keys[0] if not opt)
+            self._reject(rownum, cols, "", f"blank key: {table.key_text()} must have a value")
+            return
+        errors: list[_RowError] = []
+        self._extra = []
+        lines = self._extra
+        nodes: dict[str, str] = {}
+        for node in table.nodes:
+            if node.when and not all(self._check(c, row) for c in node.when):
+                continue
+            parts = key if node.key is None else self._key(row, node.key)
+            if parts is None:
+                continue
+            nodes[node.id] = self._mint(node.kind, parts, node.suffix)
+        primary = nodes.get(table.nodes[0].id)
+        for node in table.nodes:
+            subject = nodes.get(node.id)
+            if subject is None:
+                continue
+            sink = lines if node.key is None else None
+            out: list[str] = []
+            classes = list(node.classes)
+            if node.class_from is not None:
+                try:
+                    found = self._terms(node.class_from, row, rownum, nodes)
+                except _RowError as exc:
+                    errors.append(exc)
+                    found = []
+                if found:
+                    classes = found
+            out.extend(f"{subject} {RDF_TYPE} {c}" for c in classes)
+            for prop in node.props:
+                try:
+                    terms = self._terms(prop, row, rownum, nodes)
+                except _RowError as exc:
+                    errors.append(exc)
+                    continue
+                out.extend(f"{subject} {prop.predicate} {t}" for t in terms)
+            if sink is not None:
+                sink.extend(out)
+            else:
+                lines.extend("\x00" + line for line in out)  # shared: deduplicated later
+        if errors:
+            for e in errors:
+                self._reject(rownum, e.column, e.value, e.reason)
+            return
+        assert primary is not None
+        self._pending.setdefault(primary, []).append((rownum, list(dict.fromkeys(lines))))
+
+    def _reject(self, rownum: int, column: str, value: str, reason: str) -> None:
+        self.result.rejected.append(Rejected(rownum, column, value, reason, self.sheet))
+
+    def finish(self) -> TableResult:
+        """Resolve duplicated keys and hand over the lines."""
+        result = self.result
+        key_cols = ", ".join(c for c, _ in self.table.keys[0])
+        for iri, entries in self._pending.items():
+            if len(entries) > 1 and self.table.duplicates == "reject":
+                rows = [r for r, _ in entries]
+                for r in rows:
+                    others = ", ".join(str(o) for o in rows if o != r)
+                    self._reject(r, key_cols, iri.strip("<>").rsplit("/", 1)[-1],
+                                 f"duplicate key (also in row {others}); none of these rows "
+                                 "was loaded: give each record its own key")
+                continue
+            if len(entries) > 1:
+                result.note(key_cols, "repeated an earlier key; merged as the mapping says",
+                            entries[1][0])
+            for _, lines in entries:
+                result.rows_loaded += 1
+                for line in lines:
+                    if line.startswith("\x00"):
+                        result.shared.add(line[1:])
+                    elif len(entries) > 1:
+                        result.shared.add(line)
+                    else:
+                        result.lines.append(line)
+        result.rejected.sort(key=lambda r: r.row)
+        self._pending.clear()
+        return result
+
+
+def apply_rows(applier: Applier, rows: Iterator[tuple[int, list[V.Cell]]]) -> TableResult:
+    """Feed rows to an applier and finish it."""
+    for rownum, row in rows:
+        applier.add(rownum, row)
+    return applier.finish()

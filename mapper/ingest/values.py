@@ -1,0 +1,266 @@
+"""Cell values: text clean-up, key normalisation, slugs, dates, numbers and yes/no.
+
+Everything a mapping says about normalisation is carried out here, so that a CSV cell, an
+Excel cell and a JSON value with the same meaning give the same RDF term.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import re
+import unicodedata
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+
+Cell = str | int | float | bool | datetime | date | None
+"""A raw value as a reader hands it over."""
+
+_NULL_WORDS = ("", "n/a", "na", "n.a.", "none", "null", "nil", "-", "--", "\u2014",
+               "#n/a", "#name?", "#value!", "#ref!", "#div/0!", "#null!", "#num!")
+
+_DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"})
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
+                         "\u00a0": " "})
+_OPTION = re.compile(r"^(?:[a-z]\)\s*)+")
+_SPACE = re.compile(r"\s+")
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+NULL_TEXTS: frozenset[str] = frozenset()
+"""Cell texts that mean "no value" (blank, N/A, None, Excel errors), in `norm_key` form."""
+
+
+def text(value: Cell) -> str | None:
+    """A cell as clean text (trimmed, line ends unified), None when empty.
+
+    >>> text("  a\\r\\nb "), text(34.0), text(None), text("   ")
+    ('a\\nb', '34', None, None)
+    """
+    if value is None:
+        return None
+    if type(value) is str and "\r" not in value and "\u00a0" not in value:
+        return value.strip() or None
+    if isinstance(value, bool):
+        out = "true" if value else "false"
+    elif isinstance(value, float):
+        out = str(int(value)) if value.is_integer() else repr(value)
+    elif isinstance(value, datetime):
+        out = value.isoformat(sep=" ")
+    else:
+        out = str(value)
+    out = out.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ").strip()
+    return out or None
+
+
+@lru_cache(maxsize=200_000)
+def norm_key(value: str) -> str:
+    """The comparison form of an enumeration value or header: case, spacing, dashes, quotes
+    and leading option letters ("b) ") do not matter.
+
+    >>> norm_key("b)  Pilot \u2013 The use case ")
+    'pilot - the use case'
+    """
+    out = unicodedata.normalize("NFKC", value).translate(_DASHES).translate(_QUOTES).lower()
+    out = _SPACE.sub(" ", out).strip()
+    out = _OPTION.sub("", out)
+    return out.strip(" .;:")
+
+
+def norm_header(value: str) -> str:
+    """The comparison form of a column header (underscores count as spaces).
+
+    >>> norm_header("Use_Case  ID ") == norm_header("use case id")
+    True
+    """
+    return norm_key(value.replace("_", " "))
+
+
+NULL_TEXTS = frozenset(norm_key(w) for w in _NULL_WORDS)
+
+
+def is_null(value: str | None, nulls: frozenset[str] = NULL_TEXTS) -> bool:
+    """True when a cell text means "no value" (blank, N/A, None, an Excel error ...)."""
+    if value is None:
+        return True
+    return len(value) < 40 and norm_key(value) in nulls
+
+
+@lru_cache(maxsize=200_000)
+def slug(value: str) -> str:
+    """A stable IRI segment for a key: lower-case ASCII words joined by '-'.
+
+    Text with no ASCII letters or digits falls back to a hash, so a key never mints an empty
+    segment.
+
+    >>> slug("DOJ-0357"), slug("  Microsoft 365 Copilot (GCC) "), slug("Ärzte & Co")
+    ('doj-0357', 'microsoft-365-copilot-gcc', 'arzte-co')
+    """
+    ascii_text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
+    out = _SLUG.sub("-", ascii_text.lower()).strip("-")
+    if not out:
+        out = "h" + hashlib.sha1(value.encode("utf-8")).hexdigest()[:16]
+    return out
+
+
+# --- dates -----------------------------------------------------------------------------------
+
+_MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
+_MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
+_MONTHS["sept"] = 9
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
+                  r"(?:Z|[+-]\d{2}:?\d{2})?)?$", re.IGNORECASE)
+_YMD_SLASH = re.compile(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})$")
+_NUMERIC = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})"
+                      r"(?:\s+\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]m)?)?$")
+_DAY_MONTH = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?[ -]([a-z]+)\.?,?[ -](\d{4})$")
+_MONTH_DAY = re.compile(r"^([a-z]+)\.? (\d{1,2})(?:st|nd|rd|th)?,? (\d{4})$")
+_MONTH_YEAR = re.compile(r"^([a-z]+)\.?[ -](\d{2}|\d{4})$")
+_NUM_MONTH_YEAR = re.compile(r"^(\d{1,2})[/.-](\d{4})$")
+_YEAR_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+_YEAR = re.compile(r"^(\d{4})$")
+_QUARTER = re.compile(r"^(?:q([1-4])[ -/]?(\d{4})|(\d{4})[ -/]?q([1-4]))$")
+_SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
+_EXCEL_EPOCH = date(1899, 12, 30)
+
+DATE_FORMS = "YYYY-MM-DD (or a date the spreadsheet knows as a date)"
+
+
+class DateProblem(ValueError):
+    """A cell that is not a date; the message says why."""
+
+
+def _year(text_year: str) -> int:
+    year = int(text_year)
+    return year + 2000 if len(text_year) == 2 else year
+
+
+def _make(year: int, month: int, day: int, original: str) -> date:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        if not 1 <= month <= 12:
+            raise DateProblem(f"{original!r} has no month {month}") from None
+        last = calendar.monthrange(year, month)[1]
+        raise DateProblem(
+            f"{original!r} is not a real date ({calendar.month_name[month]} {year} has "
+            f"{last} days)"
+        ) from None
+
+
+def _month(name: str, original: str) -> int:
+    if name not in _MONTHS:
+        raise DateProblem(f"{original!r} is not a date (unknown month {name!r})")
+    return _MONTHS[name]
+
+
+def parse_date(value: Cell, *, order: str = "DMY", partial: bool = False) -> tuple[date, bool]:
+    """A cell as a date, and whether it was only a month, quarter or year (the first day is
+    used, and only when `partial` allows it). `order` ("DMY" or "MDY") reads 01/02/2025.
+
+    >>> parse_date("2025-03-01 00:00:00")[0], parse_date(45678)[0], parse_date("3 March 2025")[0]
+    (datetime.date(2025, 3, 1), datetime.date(2025, 1, 21), datetime.date(2025, 3, 3))
+    >>> parse_date("10/1/2023", order="MDY")[0], parse_date("Jul-25", partial=True)
+    (datetime.date(2023, 10, 1), (datetime.date(2025, 7, 1), True))
+    >>> parse_date("31/02/2025")
+    Traceback (most recent call last):
+    mapper.ingest.values.DateProblem: '31/02/2025' is not a real date (February 2025 has 28 days)
+    """
+    if isinstance(value, datetime):
+        return value.date(), False
+    if isinstance(value, date):
+        return value, False
+    if isinstance(value, bool) or value is None:
+        raise DateProblem(f"{value!r} is not a date")
+    if isinstance(value, int | float):
+        if partial and isinstance(value, int) and 1000 <= value <= 2999:
+            return date(value, 1, 1), True
+        if 1 <= value < 2958466:
+            return _EXCEL_EPOCH + timedelta(days=int(value)), False
+        raise DateProblem(f"{value!r} is not a date")
+    original = value.strip()
+    s = norm_key(original)
+    if m := _ISO.match(s):
+        return _make(int(m[1]), int(m[2]), int(m[3]), original), False
+    if m := _YMD_SLASH.match(s):
+        return _make(int(m[1]), int(m[2]), int(m[3]), original), False
+    if m := _NUMERIC.match(s):
+        first, second, year = int(m[1]), int(m[2]), _year(m[3])
+        day, month = (first, second) if order == "DMY" else (second, first)
+        return _make(year, month, day, original), False
+    if m := _DAY_MONTH.match(s):
+        return _make(int(m[3]), _month(m[2], original), int(m[1]), original), False
+    if m := _MONTH_DAY.match(s):
+        return _make(int(m[3]), _month(m[1], original), int(m[2]), original), False
+    if _SERIAL.match(s):
+        return _EXCEL_EPOCH + timedelta(days=int(float(s))), False
+    if partial:
+        if m := _MONTH_YEAR.match(s):
+            return _make(_year(m[2]), _month(m[1], original), 1, original), True
+        if m := _NUM_MONTH_YEAR.match(s):
+            return _make(int(m[2]), int(m[1]), 1, original), True
+        if m := _YEAR_MONTH.match(s):
+            return _make(int(m[1]), int(m[2]), 1, original), True
+        if m := _YEAR.match(s):
+            return date(int(m[1]), 1, 1), True
+        if m := _QUARTER.match(s):
+            q_text, y_text = (m[1], m[2]) if m[1] else (m[4], m[3])
+            return date(int(y_text), 3 * int(q_text) - 2, 1), True
+    raise DateProblem(f"{original!r} is not a date (write {DATE_FORMS})")
+
+
+# --- other datatypes -------------------------------------------------------------------------
+
+_TRUE = frozenset({"yes", "y", "true", "t", "1", "x", "\u2713", "ja", "oui"})
+_FALSE = frozenset({"no", "n", "false", "f", "0"})
+
+
+def parse_bool(value: Cell) -> bool:
+    """yes/no in its usual spellings.
+
+    >>> parse_bool("Yes "), parse_bool("N"), parse_bool(False)
+    (True, False, False)
+    """
+    if isinstance(value, bool):
+        return value
+    key = norm_key(text(value) or "")
+    if key in _TRUE or key.startswith("yes ") or key.startswith("yes,"):
+        return True
+    if key in _FALSE or key.startswith("no ") or key.startswith("no,"):
+        return False
+    raise ValueError(f"{text(value)!r} is not yes or no")
+
+
+def parse_int(value: Cell) -> int:
+    """A whole number (1, "1", 1.0, "1,000")."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a whole number")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    s = (text(value) or "").replace(",", "").replace(" ", "")
+    try:
+        return int(s)
+    except ValueError:
+        try:
+            number = Decimal(s)
+        except InvalidOperation:
+            raise ValueError(f"{text(value)!r} is not a whole number") from None
+        if number == number.to_integral_value():
+            return int(number)
+        raise ValueError(f"{text(value)!r} is not a whole number") from None
+
+
+def parse_decimal(value: Cell) -> Decimal:
+    """A decimal number ("0.25", 0.25, "1,000.5")."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a number")
+    if isinstance(value, int | float):
+        return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    s = (text(value) or "").replace(",", "").replace(" ", "")
+    try:
+        return Decimal(s)
+    except InvalidOperation:
+        raise ValueError(f"{text(value)!r} is not a number") from None
