@@ -14,6 +14,7 @@ import typer
 # Importing a command module registers its commands on `app`.
 from mapper.cli import (  # noqa: E402,F401  (registration side effect)
     demo,
+    export,
     ingest,
     ontology,
     query,

@@ -5,6 +5,11 @@ spellings that identify them), the key that mints the record's IRI, and the node
 gives: class, condition and properties (from a column with a datatype or a value map, a
 constant, a link to another node of the same row, or a reference minted from a key). The
 format is documented in mapper/ingest/mappings/README.md; no Python is written per format.
+Two additions used by the workbook round trip (mapper/export.py): a top-level `iri_column:
+{label: IRI}` gives every table an optional column with the record's own IRI (a row then needs
+its ID or its IRI), and any key or reference cell written as an IRI (https://..., urn:...)
+names that node instead of minting one; a property may say `else: {...}` (another property
+spec, e.g. a label template) for rows where its column is empty.
 
 Rows become N-Quads lines directly (no rdflib term per triple), so 100,000 rows stay cheap.
 """
@@ -45,6 +50,23 @@ RDFS_LABEL = "<" + PREFIXES["rdfs"] + "label>"
 TYPES = ("string", "date", "integer", "decimal", "boolean", "anyURI", "iri")
 _ESCAPE = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
 _BAD_IRI = re.compile(r"[<>\"{}|^`\\\x00-\x20]")
+_ABSOLUTE = re.compile(r"^(?:https?://|urn:)[^\s]+$", re.IGNORECASE)
+IRI_COLUMN = "iri"  # the name of the optional own-IRI column a mapping adds to every table
+
+
+def absolute_iri(value: str) -> str | None:
+    """The value as an IRI when it is written as one (http(s)://... or urn:...), else None.
+
+    A reference or key cell holding an IRI names that node directly instead of minting one
+    from an ID, so a workbook can carry IRIs minted elsewhere (e.g. an exported Turtle graph).
+
+    >>> absolute_iri("https://meridian.example/aims/p-oliver-grant"), absolute_iri("E-1017")
+    ('https://meridian.example/aims/p-oliver-grant', None)
+    """
+    value = value.strip()
+    if _ABSOLUTE.match(value) and not _BAD_IRI.search(value):
+        return value
+    return None
 
 
 class MappingError(InputError):
@@ -148,6 +170,7 @@ class Prop:
     invalid: str = "error"  # or "warn"
     partial: bool = False
     prefix: str | None = None  # for type iri: a CURIE prefix such as "iso:"
+    fallback: Prop | None = None  # `else:` used when this one gives no value
 
 
 @dataclass
@@ -183,6 +206,7 @@ class Table:
     skip: list[Condition] = field(default_factory=list)
     skip_reason: str = "skipped by the mapping"
     title: str = ""
+    iri_column: str | None = None  # a column holding the record's own IRI (optional)
 
     def key_text(self) -> str:
         return " or ".join(
@@ -257,6 +281,9 @@ class _Builder:
         self.maps: dict[str, ValueMap] = {}
         self.base = str(data.get("base", DEFAULT_BASE))
         self.nulls = V.NULL_TEXTS | frozenset(V.norm_key(str(n)) for n in data.get("nulls", []))
+        self.iri_spec = data.get("iri_column")
+        if self.iri_spec is not None and not isinstance(self.iri_spec, dict):
+            raise self.fail("'iri_column' is a column spec such as {label: IRI}")
 
     def where(self, *parts: object) -> str:
         return f"{self.path.name}: " + " > ".join(str(p) for p in parts)
@@ -422,6 +449,8 @@ class _Builder:
             prop.prefix = str(spec["prefix"] or "")
         if prop.invalid not in ("error", "warn"):
             raise self.fail(f"{where}: invalid must be error or warn")
+        if "else" in spec:
+            prop.fallback = self._prop(pred, spec["else"], columns, f"{where} > else")
         return prop
 
     def _table(self, spec: Any) -> Table:
@@ -429,9 +458,18 @@ class _Builder:
             raise self.fail("each table needs a 'name'")
         tname = str(spec["name"])
         columns = self._columns(tname, spec.get("columns"))
+        iri_column = None
+        if self.iri_spec is not None and spec.get("iri_column", True) is not False:
+            if IRI_COLUMN in columns:
+                raise self.fail(f"table {tname!r}: column {IRI_COLUMN!r} is reserved for "
+                                "the record's own IRI (iri_column)")
+            columns.update(self._columns(tname, {IRI_COLUMN: self.iri_spec}))
+            iri_column = IRI_COLUMN
         key_spec = spec.get("key")
         alternatives = key_spec if key_spec and isinstance(key_spec[0], list) else [key_spec]
         keys = [self._key(k, columns, f"table {tname} key") for k in alternatives]
+        if iri_column is not None:
+            keys.append([(iri_column, False)])  # a row with no ID but its own IRI
         nodes_data = spec.get("nodes")
         if not isinstance(nodes_data, list) or not nodes_data:
             raise self.fail(f"table {tname!r} needs 'nodes'")
@@ -471,7 +509,7 @@ class _Builder:
             keys=keys, nodes=nodes, duplicates=duplicates,
             skip=self._conditions(spec.get("skip"), columns, f"table {tname} skip"),
             skip_reason=str(spec.get("skip_reason", "skipped by the mapping")),
-            title=str(spec.get("title", tname)),
+            title=str(spec.get("title", tname)), iri_column=iri_column,
         )
 
 
@@ -607,7 +645,9 @@ class Applier:
         return None if V.is_null(value, self.mapping.nulls) else value
 
     def _mint(self, kind: str, parts: Iterable[str], suffix: str | None = None) -> str:
-        iri = self.mapping.base + kind + "/" + V.slug("-".join(parts))
+        parts = list(parts)
+        own = absolute_iri(parts[0]) if len(parts) == 1 else None
+        iri = own or self.mapping.base + kind + "/" + V.slug("-".join(parts))
         return f"<{iri}/{suffix}>" if suffix else f"<{iri}>"
 
     def _check(self, cond: Condition, row: list[V.Cell]) -> bool:
@@ -629,6 +669,13 @@ class Applier:
 
     def _terms(self, prop: Prop, row: list[V.Cell], rownum: int,
                nodes: dict[str, str]) -> list[str]:
+        found = self._terms_of(prop, row, rownum, nodes)
+        if not found and prop.fallback is not None:
+            return self._terms(prop.fallback, row, rownum, nodes)
+        return found
+
+    def _terms_of(self, prop: Prop, row: list[V.Cell], rownum: int,
+                  nodes: dict[str, str]) -> list[str]:
         if prop.constant is not None:
             return [prop.constant]
         if prop.template is not None:
@@ -679,7 +726,7 @@ class Applier:
             iri = self._mint(prop.ref, [value])
             if prop.ref_class:
                 self._extra.append(f"\x00{iri} {RDF_TYPE} {prop.ref_class}")
-            if prop.ref_label:
+            if prop.ref_label and absolute_iri(value) is None:
                 self._extra.append(f"\x00{iri} {RDFS_LABEL} {literal(value)}")
             return iri
         try:
@@ -739,7 +786,7 @@ class Applier:
         for alt_no, alt in enumerate(table.keys):
             key = self._key(row, alt)
             if key is not None:
-                if alt_no > 0:
+                if alt_no > 0 and alt != [(table.iri_column, False)]:
                     first = ", ".join(c for c, opt in table.keys[0] if not opt)
                     self.result.note(first, "had no value; their IRIs were minted from "
                                      + ", ".join(c for c, _ in alt), rownum)
@@ -752,12 +799,20 @@ class Applier:
         self._extra = []
         lines = self._extra
         nodes: dict[str, str] = {}
+        own = self._text(row, table.iri_column) if table.iri_column else None
+        if own is not None and absolute_iri(own) is None:
+            self._reject(rownum, table.iri_column or "", own,
+                         "not an IRI; write a full IRI (https://... or urn:...) or leave it "
+                         "blank to mint one from the ID")
+            return
         for node in table.nodes:
             if node.when and not all(self._check(c, row) for c in node.when):
                 continue
             parts = key if node.key is None else self._key(row, node.key)
             if parts is None:
                 continue
+            if own is not None and node.key is None:
+                parts = [own.strip()]
             nodes[node.id] = self._mint(node.kind, parts, node.suffix)
         primary = nodes.get(table.nodes[0].id)
         for node in table.nodes:
