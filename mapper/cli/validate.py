@@ -1,1 +1,134 @@
-"""`aims validate` commands (to be written)."""
+"""`aims validate` and `aims rules`: check the AIMS against the rule catalogue."""
+
+from __future__ import annotations
+
+import sys
+from collections import defaultdict
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from mapper.cli.common import Format, StoreOption, app, opened, parse_date, print_json, print_table
+from mapper.validate import Finding, Report, rules, validate
+
+_NO_OWNER = "(no accountable owner recorded)"
+
+
+class ReportFormat(StrEnum):
+    text = "text"
+    json = "json"
+    turtle = "turtle"
+
+
+class Engine(StrEnum):
+    auto = "auto"
+    sparql = "sparql"
+    pyshacl = "pyshacl"
+
+
+@app.command("validate")
+def validate_command(
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Judge the AIMS as of this date (YYYY-MM-DD); default today.",
+                     show_default=False),
+    ] = None,
+    rule: Annotated[
+        list[str] | None,
+        typer.Option("--rule", help="Only this rule id (repeatable), e.g. GATE-03.",
+                     show_default=False),
+    ] = None,
+    system: Annotated[
+        str | None,
+        typer.Option("--system", help="Only what concerns this AI system (identifier or IRI).",
+                     show_default=False),
+    ] = None,
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", help="text, json or turtle (sh:ValidationReport).")
+    ] = ReportFormat.text,
+    engine: Annotated[
+        Engine, typer.Option("--engine", help="auto (= sparql: the rules compiled to SPARQL, run "
+                             "in the store) or pyshacl (the reference); same report.")
+    ] = Engine.auto,
+    store: StoreOption = None,
+) -> None:
+    """Check the AIMS against the Clause 4.4 completeness rules.
+
+    Exit 0 when no Violation is found, 1 when there is one, 2 for bad input.
+
+    Example: aims validate --as-of 2026-06-30 --system SYS-CLAIMS-TRIAGE --format json
+    """
+    day = parse_date(as_of)
+    with opened(store) as opened_store:
+        report = validate(opened_store, as_of=day, rules=rule or None, system=system,
+                          engine=engine.value)
+    if fmt is ReportFormat.json:
+        print_json(report.to_dict())
+    elif fmt is ReportFormat.turtle:
+        sys.stdout.write(report.to_turtle())
+    else:
+        sys.stdout.write(render_text(report))
+    raise typer.Exit(0 if report.conforms else 1)
+
+
+def _line(f: Finding) -> str:
+    return f"  {f.severity:<9} {f.rule:<9} {f.message}"
+
+
+def render_text(report: Report) -> str:
+    """The report for people: totals, findings by clause, then who must fix what."""
+    counts = report.summary["by_severity"]
+    verdict = "conforms" if report.conforms else "does NOT conform"
+    out = [
+        f"AIMS validation as of {report.as_of.isoformat()}: {verdict} "
+        f"({counts['Violation']} violations, {counts['Warning']} warnings, "
+        f"{counts['Info']} infos)",
+    ]
+    if not report.findings:
+        out.append("No findings: every rule is met.")
+        return "\n".join(out) + "\n"
+    by_clause: dict[str, list[Finding]] = defaultdict(list)
+    for f in report.findings:
+        for clause in f.clause:
+            by_clause[clause].append(f)
+    out.append("")
+    out.append("Findings by clause")
+    for clause in report.summary["by_clause"]:
+        items = by_clause[clause]
+        out.append(f"Clause {clause} ({len(items)})")
+        out.extend(_line(f) for f in items)
+    by_owner: dict[str, list[Finding]] = defaultdict(list)
+    for f in report.findings:
+        by_owner[f.owner or _NO_OWNER].append(f)
+    out.append("")
+    out.append("Who must fix what")
+    for name in sorted(by_owner, key=lambda n: (n == _NO_OWNER, n.lower())):
+        items = by_owner[name]
+        violations = sum(1 for f in items if f.severity == "Violation")
+        out.append(f"{name} ({len(items)}: {violations} violations)")
+        out.extend(_line(f) for f in items)
+    return "\n".join(out) + "\n"
+
+
+@app.command("rules")
+def rules_command(
+    fmt: Annotated[Format, typer.Option("--format", help="text or json.")] = Format.text,
+    store: StoreOption = None,
+) -> None:
+    """List the rule catalogue (id, clauses, severity, description), read from the shapes.
+
+    The catalogue comes from shapes/, not from a store; --store is accepted like everywhere.
+
+    Example: aims rules --format json
+    """
+    del store
+    catalogue = rules()
+    if fmt is Format.json:
+        print_json([r.to_dict() for r in catalogue])
+        return
+    print_table(
+        ["id", "clause", "severity", "description"],
+        [[r.id, ", ".join(r.clauses), r.severity, r.description] for r in catalogue],
+        title="AIMS Graph rules",
+    )
