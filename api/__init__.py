@@ -1,0 +1,1 @@
+"""The AIMS Graph REST API: a thin FastAPI layer over mapper/ (see api/app.py:create_app)."""

@@ -1,0 +1,99 @@
+"""GET /v1/validate and /v1/rules: the Clause 4.4 rules and their findings."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Response
+from pydantic import BaseModel
+
+from api.deps import Reader, StateDep
+from api.sparql import negotiate
+from mapper import validate as validation
+
+router = APIRouter(prefix="/v1", tags=["validation"])
+
+
+class RuleInfo(BaseModel):
+    id: str
+    clause: list[str]
+    severity: str
+    description: str
+
+    model_config = {"json_schema_extra": {"examples": [{
+        "id": "GATE-03", "clause": ["6.1.2", "8.2"], "severity": "Violation",
+        "description": "A risk classification dated on or before build start or procurement."}]}}
+
+
+class FindingInfo(BaseModel):
+    rule: str
+    clause: list[str]
+    severity: str
+    focus: str
+    focus_label: str
+    path: str | None
+    value: str | None
+    owner: str | None
+    message: str
+
+
+class Summary(BaseModel):
+    by_severity: dict[str, int]
+    by_clause: dict[str, int]
+    by_rule: dict[str, int]
+
+
+class ReportInfo(BaseModel):
+    conforms: bool
+    as_of: date
+    summary: Summary
+    findings: list[FindingInfo]
+
+    model_config = {"json_schema_extra": {"examples": [{
+        "conforms": False, "as_of": "2026-06-30",
+        "summary": {"by_severity": {"Violation": 1, "Warning": 0, "Info": 0},
+                    "by_clause": {"8.2": 1}, "by_rule": {"GATE-03": 1}},
+        "findings": [{
+            "rule": "GATE-03", "clause": ["6.1.2", "8.2"], "severity": "Violation",
+            "focus": "https://example.org/sys/SYS-007", "focus_label": "Claims triage",
+            "path": "aims:riskClassification", "value": None, "owner": "Dana Reyes",
+            "message": "Claims triage has no risk classification dated before its build "
+                       "start; classify it and record the date."}]}]}}
+
+
+AsOf = Annotated[date | None, Query(
+    description="The audit date the rules are judged at (YYYY-MM-DD); default today.",
+    examples=["2026-06-30"])]
+
+
+@router.get("/rules", response_model=list[RuleInfo], summary="List the rules",
+            description="Every rule: id, ISO/IEC 42001 clauses, severity, what it checks.")
+def list_rules(_: Reader) -> list[dict[str, Any]]:
+    return [rule.to_dict() for rule in validation.rules()]
+
+
+@router.get(
+    "/validate", response_model=ReportInfo, summary="Validate the AIMS",
+    description="Run the rules (all, or those named by `rule`, repeatable) as of a date, on "
+    "the whole graph or only the nodes concerning one AI system (`system`: identifier or "
+    "IRI). Non-conformance is a 200 with `conforms: false`. `Accept: text/turtle` gives the "
+    "standard `sh:ValidationReport`. Unknown rule or system: 404.",
+    responses={200: {"content": {"text/turtle": {}}},
+               404: {"description": "Unknown rule id or AI system."}},
+)
+def run_validation(
+    state: StateDep, _: Reader, as_of: AsOf = None,
+    rule: Annotated[list[str] | None, Query(description="Rule ids to run (repeatable).",
+                                            examples=[["GATE-03"]])] = None,
+    system: Annotated[str | None, Query(description="An AI system's identifier or IRI.",
+                                        examples=["SYS-CLAIMS-TRIAGE"])] = None,
+    accept: Annotated[str | None, Header()] = None,
+) -> Any:
+    fmt = negotiate(accept, {"application/json": "json", "text/turtle": "turtle"}, "json")
+    with state.validating() as store:
+        report = validation.validate(store, as_of=as_of or date.today(), rules=rule,
+                                     system=system)
+    if fmt == "turtle":
+        return Response(report.to_turtle(), media_type="text/turtle; charset=utf-8")
+    return report.to_dict()

@@ -1,0 +1,75 @@
+"""Settings of the API, read from the environment (AIMS_*) or given to create_app()."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from mapper.apikeys import default_keys_file
+from mapper.errors import InputError
+
+
+def _env_number(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InputError(f"${name}={raw!r} is not a number") from None
+    if value <= 0:
+        raise InputError(f"${name} must be positive, not {raw!r}")
+    return value
+
+
+@dataclass
+class Settings:
+    """What the app needs to know; every field has an AIMS_* variable (see from_env).
+
+    >>> Settings(store="memory").auth
+    True
+    """
+
+    store: str | None = None
+    """Store location: a folder, 'memory' or a SPARQL endpoint URL ($AIMS_STORE)."""
+    auth: bool = True
+    """Require API keys; False only for a loopback development server (`--no-auth`)."""
+    keys_file: Path | None = None
+    """The API key file ($AIMS_API_KEYS); default beside the store (mapper.apikeys)."""
+    max_body_bytes: int = 20 * 1024 * 1024
+    """Largest request body accepted; larger ones get 413 before parsing."""
+    sparql_timeout: float = 10.0
+    """Seconds a /sparql query may run before its worker process is killed."""
+    sparql_max_results: int = 10_000
+    """Most rows (SELECT) or triples (CONSTRUCT/DESCRIBE) a /sparql answer may hold."""
+    sparql_workers: int = 2
+    """Worker processes running /sparql queries in parallel."""
+    lock_timeout: float = 120.0
+    """Seconds a request waits for a running write (or, a write, for running reads): 503."""
+    title: str = "AIMS Graph API"
+
+    @property
+    def key_path(self) -> Path:
+        """The API key file in force."""
+        return self.keys_file or default_keys_file(self.store)
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Settings from AIMS_STORE, AIMS_API_KEYS, AIMS_MAX_BODY_BYTES, AIMS_SPARQL_TIMEOUT,
+        AIMS_SPARQL_MAX_RESULTS, AIMS_SPARQL_WORKERS and AIMS_LOCK_TIMEOUT; keyword
+        arguments win."""
+        keys = os.environ.get("AIMS_API_KEYS")
+        values: dict[str, object] = {
+            "store": os.environ.get("AIMS_STORE") or None,
+            "keys_file": Path(keys) if keys else None,
+            "max_body_bytes": int(_env_number("AIMS_MAX_BODY_BYTES", cls.max_body_bytes)),
+            "sparql_timeout": _env_number("AIMS_SPARQL_TIMEOUT", cls.sparql_timeout),
+            "sparql_max_results": int(
+                _env_number("AIMS_SPARQL_MAX_RESULTS", cls.sparql_max_results)
+            ),
+            "sparql_workers": int(_env_number("AIMS_SPARQL_WORKERS", cls.sparql_workers)),
+            "lock_timeout": _env_number("AIMS_LOCK_TIMEOUT", cls.lock_timeout),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
