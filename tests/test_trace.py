@@ -1,0 +1,156 @@
+"""`aims trace` and `aims gaps`: the timeline, the missing links and the gap matrix."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+from typer.testing import CliRunner
+
+from mapper import trace
+from mapper.errors import InputError, NotFound
+from mapper.store import Store, open_store
+from tests.fixtures.demo import DEMO_DIR
+from tests.golden import check_text
+from tests.test_queries import ACME_AS_OF, EX, load_acme
+
+
+@pytest.fixture
+def acme() -> Iterator[Store]:
+    store = open_store("memory")
+    load_acme(store)
+    yield store
+    store.close()
+
+
+def test_find_system_by_identifier_iri_label_and_fragment(acme: Store) -> None:
+    assert trace.find_system(acme, "sys-002")["system"] == EX + "sys2"
+    assert trace.find_system(acme, EX + "sys1")["identifier"] == "SYS-001"
+    assert trace.find_system(acme, "credit scorer")["identifier"] == "SYS-001"
+    assert trace.find_system(acme, "forecast")["identifier"] == "SYS-003"
+
+
+def test_find_system_unknown_or_ambiguous(acme: Store) -> None:
+    with pytest.raises(NotFound, match="closest: SYS-001"):
+        trace.find_system(acme, "SYS-01")
+    with pytest.raises(InputError, match="matches 4 AI systems"):
+        trace.find_system(acme, "SYS")
+
+
+def test_complete_system_has_a_full_timeline(acme: Store) -> None:
+    result = trace.trace_system(acme, "SYS-001", as_of=ACME_AS_OF)
+    steps = [s.step for s in result.steps]
+    assert steps == [
+        "intake", "risk classification", "impact assessment", "build start",
+        "committee decision", "release approval", "monitoring plan", "deployment", "exception",
+        "monitoring review", "monitoring alert", "incident", "corrective action",
+        "management-review action",
+    ]
+    release = result.steps[steps.index("release approval")]
+    assert release.owners == ["AI Governance Committee", "Alice Ames"]
+    assert release.evidence == ["2" * 64, "3" * 64]
+    assert result.high_risk and result.in_scope
+    # the only missing link of SYS-001 is its expired exception
+    assert [(g.area, g.rule) for g in result.gaps] == [("exception", "IMP-05")]
+
+
+def test_missing_links_are_explicit(acme: Store) -> None:
+    result = trace.trace_system(acme, "SYS-002", as_of=ACME_AS_OF)
+    messages = [f"{g.area}: {g.message}" for g in result.gaps]
+    assert "post-release: no monitoring plan" in messages
+    assert any(m.startswith("order: release approved before risk classification") for m in messages)
+    assert any("due diligence" in m and g.rule == "THIRD-01"
+               for m, g in zip(messages, result.gaps, strict=True))
+    assert "improvement: incident 'Wrong refund advice': no corrective action" in messages
+    check_text("trace/acme-SYS-002.txt", trace.render_text(result))
+
+
+def test_as_of_hides_later_records(acme: Store) -> None:
+    early = trace.trace_system(acme, "SYS-001", as_of=date(2025, 12, 31))
+    assert [s.step for s in early.steps] == [
+        "intake", "risk classification", "impact assessment", "build start"]
+    assert not any(g.area == "exception" for g in early.gaps)
+
+
+def test_out_of_scope_system_says_so(acme: Store) -> None:
+    result = trace.trace_system(acme, "SYS-004", as_of=ACME_AS_OF)
+    assert result.gaps[0].area == "scope"
+
+
+def test_gap_report(acme: Store) -> None:
+    report = trace.gap_report(acme, as_of=ACME_AS_OF)
+    assert (report.systems, report.passed_all_gates) == (3, 1)
+    by_id = {row["identifier"]: row for row in report.rows}
+    assert by_id["SYS-001"]["gaps"] == 0
+    assert by_id["SYS-002"]["post-release"] == ["no monitoring plan [GATE-07]"]
+    assert by_id["SYS-003"]["intake"] == [
+        "no purpose [GATE-01]", "no dated intake record [GATE-02]"]
+    assert report.owners[0] == {"owner": "Bob Brown", "open_findings": 6}
+    columns, rows = trace.gap_table(report)
+    assert columns[:3] == ["identifier", "label", "owner"]
+    assert rows[0][3:] == ["ok"] * 6
+
+
+# --- the CLI ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def acme_folder(tmp_path):  # type: ignore[no-untyped-def]
+    folder = tmp_path / "store"
+    store = open_store(str(folder))
+    load_acme(store)
+    store.close()
+    return str(folder)
+
+
+def _cli():  # type: ignore[no-untyped-def]
+    from mapper.cli import app
+
+    return app
+
+
+def test_cli_trace_and_gaps(acme_folder: str) -> None:
+    runner = CliRunner()
+    done = runner.invoke(_cli(), ["trace", "SYS-002", "--as-of", "2026-06-30",
+                                  "--store", acme_folder])
+    assert done.exit_code == 0, done.output
+    assert "Missing links" in done.output and "no monitoring plan" in done.output
+    done = runner.invoke(_cli(), ["trace", "SYS-001", "--format", "json", "--as-of",
+                                  "2026-06-30", "--store", acme_folder])
+    assert json.loads(done.output)["identifier"] == "SYS-001"
+    done = runner.invoke(_cli(), ["gaps", "--as-of", "2026-06-30", "--format", "json",
+                                  "--store", acme_folder])
+    assert done.exit_code == 1
+    assert json.loads(done.output)["passed_all_gates"] == 1
+    done = runner.invoke(_cli(), ["gaps", "--as-of", "2026-06-30", "--format", "csv",
+                                  "--store", acme_folder])
+    assert done.output.splitlines()[0].startswith("identifier,label,owner,intake")
+
+
+def test_cli_trace_unknown_system_is_exit_2(acme_folder: str) -> None:
+    runner = CliRunner()
+    done = runner.invoke(_cli(), ["trace", "nothing-like-it", "--store", acme_folder])
+    assert isinstance(done.exception, NotFound)
+
+
+@pytest.mark.skipif(not (DEMO_DIR / "EXPECTED.md").is_file(), reason="demo not written yet")
+def test_demo_gaps_run(demo_store: Store) -> None:
+    from tests.fixtures.demo import demo_as_of
+
+    report = trace.gap_report(demo_store, as_of=demo_as_of())
+    assert report.systems > 0
+    assert 0 <= report.passed_all_gates <= report.systems
+
+
+@pytest.mark.skipif(not (DEMO_DIR / "EXPECTED.md").is_file(), reason="demo not written yet")
+def test_demo_trace_golden(demo_store: Store) -> None:
+    from tests.fixtures.demo import demo_as_of
+
+    result = trace.trace_system(demo_store, "SYS-CS-ASSISTANT", as_of=demo_as_of())
+    # EXPECTED.md plants GATE-05 (no rollback plan) and IMP-01 (incident without action) here
+    assert ("release", "GATE-05") in {(g.area, g.rule) for g in result.gaps}
+    assert any(g.area == "improvement" and "no corrective action" in g.message
+               for g in result.gaps)
+    check_text("trace/meridian-SYS-CS-ASSISTANT.txt", trace.render_text(result))
