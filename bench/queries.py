@@ -161,7 +161,7 @@ def bench(systems: int) -> None:
                 budget=RDFLIB_BUDGET)
             same = "" if rd_rows == len(result.rows) else f"  (rdflib: {rd_rows} rows!)"
             print(f"{name:<24}{len(result.rows):>7}{ms(ox_time)}{ms(rd_time)}"
-                  f"{rd_time / ox_time:>8.0f}x  {ox_runs}/{rd_runs}{same}")
+                  f"{rd_time / ox_time:>8.1f}x  {ox_runs}/{rd_runs}{same}")
         store.close()
 
 
