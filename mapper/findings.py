@@ -42,11 +42,8 @@ from rdflib.term import BNode, Node
 
 from mapper import compiled, resources
 from mapper.compiled import Check
-from mapper.store import Quad, Store
+from mapper.store import FINDINGS_GRAPH, Quad, Store
 from mapper.validate import RawResult, Report, concerned_nodes, find_system
-
-FINDINGS_GRAPH = "urn:aims:graph:findings"
-"""The named graph holding the current findings (not AIMS data: exports should skip it)."""
 
 _F = "urn:aims:findings#"
 _STATE = URIRef("urn:aims:findings")
