@@ -30,6 +30,8 @@ from mapper.errors import QueryError, StoreUnavailable
 
 DEFAULT_PATH = ".aims"
 META_GRAPH = "urn:aims:graph:meta"
+FINDINGS_GRAPH = "urn:aims:graph:findings"
+"""The stored validation findings (mapper.findings): derived data, not part of the AIMS."""
 _ONTOLOGY_HASH = URIRef("urn:aims:ontologyHash")
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
@@ -115,7 +117,7 @@ class Store(ABC):
         for s, p, o, g in self.quads():
             if g == resources.ONTOLOGY_GRAPH and not include_ontology:
                 continue
-            if g == META_GRAPH:
+            if g in (META_GRAPH, FINDINGS_GRAPH):
                 continue
             graph.add((s, p, o))
         return graph

@@ -513,6 +513,9 @@ def validate(
 
     `engine`: "sparql" (the shapes compiled to SPARQL and run inside the store, mapper.compiled),
     "pyshacl" (the reference engine) or "auto" (= sparql); the Report is the same either way.
+    With "auto"/"sparql", when findings are stored (mapper.findings: `aims validate
+    --store-findings`, then kept current by every ingest and batch drop) the answer comes from
+    them (only the date-dependent checks are re-run for another as-of date), not a full run.
 
     `system` (an aims:identifier or IRI) validates only the nodes that concern that AI system.
     Unknown rule ids or systems raise NotFound.
@@ -525,8 +528,11 @@ def validate(
     if engine not in ("auto", "sparql", "pyshacl"):
         raise ValueError(f"unknown validation engine {engine!r}: auto, sparql or pyshacl")
     if engine != "pyshacl":
-        from mapper import compiled  # imports this module
+        from mapper import compiled, findings  # they import this module
 
+        stored = findings.current(store, as_of=as_of, rules=rules, system=system)
+        if stored is not None:
+            return stored
         return compiled.validate(store, as_of=as_of, rules=rules, system=system)
     rule_ids = list(dict.fromkeys(rules)) if rules else None
     use_shapes = _shapes_for(rule_ids) if rule_ids else None
@@ -685,3 +691,35 @@ def _copy_path(shapes: Graph, path: Node, target: Graph) -> Node:
         return copies[node]
 
     return copy(path)
+
+
+def verdict_on_change(store: Store, deltas: Sequence[Any], *, as_of: date) -> Report:
+    """The findings of everything a sequence of writes re-validated (mapper.findings.Delta, in
+    the order the writes happened), as of a date: the verdict on an ingest without a full run.
+
+    A later write's re-validation replaces an earlier one's for the same check and focus node.
+    Checks that read the as-of date are re-run on the re-validated nodes when `as_of` differs
+    from the date the findings are stored for.
+    """
+    from mapper import compiled  # imports this module
+
+    full: set[str] = set()
+    focus: dict[str, set[Node]] = {}
+    results: list[tuple[str, RawResult]] = []
+    for delta in deltas:
+        again = set(delta.rerun_full)
+        results = [(k, r) for k, r in results
+                   if k not in again and r.focus not in delta.focus.get(k, ())]
+        results += delta.results
+        full |= again
+        for key, nodes in delta.focus.items():
+            focus.setdefault(key, set()).update(nodes)
+    stored_day = deltas[-1].as_of if deltas else as_of
+    if as_of != stored_day:
+        for check in compiled.checks():
+            if not check.uses_as_of or (check.key not in full and check.key not in focus):
+                continue
+            results = [(k, r) for k, r in results if k != check.key]
+            nodes = None if check.key in full else sorted(focus[check.key], key=str)
+            results += [(check.key, r) for r in compiled.run_check(store, check, as_of, nodes)]
+    return compiled.to_report(store, [r for _, r in results], as_of=as_of)

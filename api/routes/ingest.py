@@ -115,9 +115,13 @@ abort the whole upload with a 422 listing them, unless `skip_invalid=true`, whic
 valid rows and returns the rejected ones with reasons. Uploading the same `filename` again
 replaces its batch. JSON-LD with a remote `@context` and RDF/XML with a DOCTYPE are refused.
 
-The answer holds the batches and the validation verdict for what the batch touched: the AI
-systems it describes or whose records it holds (`scope: systems`), else the findings on the
-nodes it wrote (`scope: nodes`). Non-conformance is a 200 with `conforms: false`.
+The answer holds the batches and the validation verdict for what the batch touched. When
+validation findings are stored in the store (`aims validate --store-findings`), the ingest
+re-validates only what the change can affect and keeps them current; the verdict is then the
+current findings of every check and node it re-validated (`scope: incremental`), with no
+further run. Otherwise the verdict covers the AI systems the batch describes or whose records it
+holds (`scope: systems`), else the findings on the nodes it wrote (`scope: nodes`).
+Non-conformance is a 200 with `conforms: false`.
 """
 _BODY = {
     "content": {
@@ -181,6 +185,12 @@ def _touched(store: Any, results: list[BatchResult]) -> tuple[set[str], list[str
 
 
 def _verdict(state: AppState, results: list[BatchResult], as_of: date) -> dict[str, Any]:
+    deltas = [r.delta for r in results if r.delta is not None]
+    if deltas and len(deltas) == sum(1 for r in results if r.status != "unchanged"):
+        # Findings are stored: the ingest already re-validated what it could affect.
+        with state.reading() as store:
+            report = validation.verdict_on_change(store, deltas, as_of=as_of)
+        return {**report.to_dict(), "scope": "incremental", "systems": []}
     with state.validating() as store:
         nodes, systems = _touched(store, results)
         if systems and len(systems) <= MAX_SYSTEM_RUNS:

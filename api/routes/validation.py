@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
@@ -62,6 +63,12 @@ class ReportInfo(BaseModel):
                        "start; classify it and record the date."}]}]}}
 
 
+class Engine(StrEnum):
+    auto = "auto"
+    sparql = "sparql"
+    pyshacl = "pyshacl"
+
+
 AsOf = Annotated[date | None, Query(
     description="The audit date the rules are judged at (YYYY-MM-DD); default today.",
     examples=["2026-06-30"])]
@@ -88,12 +95,17 @@ def run_validation(
                                             examples=[["GATE-03"]])] = None,
     system: Annotated[str | None, Query(description="An AI system's identifier or IRI.",
                                         examples=["SYS-CLAIMS-TRIAGE"])] = None,
+    engine: Annotated[Engine, Query(
+        description="auto (= sparql: the rules compiled to SPARQL, run in the store; answered "
+        "from the stored findings when `aims validate --store-findings` stored them) or "
+        "pyshacl (the reference engine, always a full run); the report is the same.")]
+    = Engine.auto,
     accept: Annotated[str | None, Header()] = None,
 ) -> Any:
     fmt = negotiate(accept, {"application/json": "json", "text/turtle": "turtle"}, "json")
     with state.validating() as store:
         report = validation.validate(store, as_of=as_of or date.today(), rules=rule,
-                                     system=system)
+                                     system=system, engine=engine.value)
     if fmt == "turtle":
         return Response(report.to_turtle(), media_type="text/turtle; charset=utf-8")
     return report.to_dict()

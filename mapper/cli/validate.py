@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from mapper import findings
 from mapper.cli.common import Format, StoreOption, app, opened, parse_date, print_json, print_table
 from mapper.validate import Finding, Report, rules, validate
 
@@ -51,16 +52,28 @@ def validate_command(
         Engine, typer.Option("--engine", help="auto (= sparql: the rules compiled to SPARQL, run "
                              "in the store) or pyshacl (the reference); same report.")
     ] = Engine.auto,
+    store_findings: Annotated[
+        bool, typer.Option("--store-findings", help="Run every rule in full (compiled engine) "
+                           "and store the findings in the store; from then on each ingest and "
+                           "batch drop re-validates only what it changed and keeps them "
+                           "current, and validate (auto/sparql) answers from them without a "
+                           "full run. Run it again to recompute them from scratch.")
+    ] = False,
     store: StoreOption = None,
 ) -> None:
     """Check the AIMS against the Clause 4.4 completeness rules.
 
-    Exit 0 when no Violation is found, 1 when there is one, 2 for bad input.
+    Exit 0 when no Violation is found, 1 when there is one, 2 for bad input. When findings are
+    stored (--store-findings), auto/sparql answer from them; the report is the same.
 
     Example: aims validate --as-of 2026-06-30 --system SYS-CLAIMS-TRIAGE --format json
+
+    Example: aims validate --as-of 2026-06-30 --store-findings
     """
     day = parse_date(as_of)
     with opened(store) as opened_store:
+        if store_findings:
+            findings.refresh(opened_store, as_of=day)
         report = validate(opened_store, as_of=day, rules=rule or None, system=system,
                           engine=engine.value)
     if fmt is ReportFormat.json:

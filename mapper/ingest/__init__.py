@@ -8,6 +8,9 @@ All files are read and mapped first; if any has an invalid row (and `skip_invali
 cannot be read, nothing is written and an InputError lists every problem. Then each file is
 written as one batch in one transaction with its provenance (see batches.py): unchanged files
 are left alone, a changed file replaces its earlier batch.
+
+When validation findings are stored (`aims validate --store-findings`, mapper.findings), each
+write re-validates only what it can affect and keeps them current; `BatchResult.delta` holds it.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mapper.errors import InputError
 from mapper.ingest import batches as B
@@ -36,6 +39,9 @@ from mapper.ingest.mapping import (
 )
 from mapper.ingest.readers import Grid
 from mapper.store import Store
+
+if TYPE_CHECKING:
+    from mapper.findings import Delta
 
 __all__ = ["BatchResult", "IngestRejected", "ingest", "recognised", "TABULAR", "RDF_SUFFIXES"]
 
@@ -66,6 +72,8 @@ class BatchResult:
     sheets: list[str] = field(default_factory=list)
     status: str = "loaded"  # loaded | unchanged | replaced
     replaced: str | None = None
+    delta: Delta | None = field(default=None, repr=False, compare=False)
+    """The incremental re-validation this batch caused (only when findings are stored)."""
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON shape `aims ingest --format json` prints for one file."""
@@ -407,10 +415,16 @@ def _commit(store: Store, p: _Prepared, *, actor: str, started: datetime) -> Bat
     else:
         suffix = f" <{graph}> .\n"
         data = (suffix.join(p.data_lines) + suffix).encode("utf-8") if p.data_lines else b""
+    tracked = B.findings_stored(store)
+    old = list(store.quads(current.graph)) if tracked and current is not None else []
+    pending = B.before_removal(store, old) if tracked else None
     store.load_nquads(data + "".join(prov).encode("utf-8"))
     if current is not None:
         store.drop_graph(current.graph)
         res.status, res.replaced = "replaced", current.id
+    if tracked:
+        res.delta = B.after_change(store, added=list(store.quads(graph)), pending=pending,
+                                   removed=old)
     return res
 
 
