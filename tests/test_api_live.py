@@ -4,14 +4,12 @@ httpx for REST, SPARQLWrapper and rdflib's SPARQLStore for /sparql, curl for an 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import threading
 import time
 from pathlib import Path
 
 import httpx
-import pytest
 from rdflib import Graph, URIRef
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import JSON, SPARQLWrapper
@@ -126,7 +124,6 @@ def test_ingest_verdict_query_trace_delete(live_server: LiveServer, tmp_path: Pa
     assert httpx.delete(path, headers=auth(server.keys["admin"])).status_code == 404
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
 def test_curl_multipart_upload(live_server: LiveServer, tmp_path: Path) -> None:
     upload = tmp_path / "curl-upload.ttl"
     upload.write_text('<https://example.org/aims/curl-node> '

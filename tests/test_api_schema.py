@@ -32,7 +32,6 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     stop_server(server)
 
 
-@pytest.mark.skipif(not ST.exists(), reason="schemathesis is not installed (dev extras)")
 def test_schemathesis_finds_no_500_and_nothing_off_schema(demo_server: LiveServer) -> None:
     env = dict(os.environ, SCHEMATHESIS_HOOKS="tests.fixtures.api",
                PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get(

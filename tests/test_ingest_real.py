@@ -4,6 +4,7 @@ consolidated COTS list, and seven agencies' own files."""
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 import pytest
@@ -13,13 +14,26 @@ from mapper.errors import InputError
 from mapper.ingest import IngestRejected, ingest
 from mapper.store import open_store
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+
+def _real_data() -> Path:
+    """The shared real-data folder: $AIMS_REAL_DATA, ../shared beside the checkout, or /work."""
+    candidates = [Path(os.environ["AIMS_REAL_DATA"])] if os.environ.get("AIMS_REAL_DATA") else []
+    candidates += [Path(__file__).resolve().parents[2] / "shared" / "data" / "real",
+                   Path("/work/shared/data/real")]
+    for candidate in candidates:
+        if (candidate / "us-fed-ai-inventory-2025").is_dir():
+            return candidate
+    raise RuntimeError(
+        "the real data folder (shared/data/real) was not found; set AIMS_REAL_DATA to it"
+    )
+
+
+REAL = _real_data()
 OMB = REAL / "us-fed-ai-inventory-2025"
 AGENCIES = REAL / "us-fed-agency-files"
 OPM = AGENCIES / "office-of-personnel-management" / "ai_use_case_inventory_opm_2025.csv"
 OPM_MAPPING = Path(__file__).resolve().parents[1] / "examples" / "opm" / "opm-mapping.yaml"
 
-pytestmark = pytest.mark.skipif(not OMB.is_dir(), reason="real data folder not present")
 
 
 def _triples(path: Path) -> set[tuple[object, ...]]:

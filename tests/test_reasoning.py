@@ -16,9 +16,6 @@ from tests.fixtures.demo import DEMO_DIR, load_demo
 
 AIMS = "https://aims-graph.org/ns#"
 
-pytestmark = pytest.mark.skipif(
-    not any(DEMO_DIR.glob("*.ttl")), reason="examples/meridian has no Turtle files yet"
-)
 
 
 @pytest.fixture(scope="module")

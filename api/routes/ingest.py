@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 
 from api.deps import Contributor, StateDep
+from api.routes.validation import FindingInfo
 from api.state import AppState
 from mapper import validate as validation
 from mapper.errors import InputError, NotFound
@@ -45,25 +46,13 @@ MAX_SYSTEM_RUNS = 5
 """Up to this many touched AI systems are validated one by one; more: the whole graph."""
 
 
-class Finding(BaseModel):
-    rule: str
-    clause: list[str]
-    severity: str
-    focus: str
-    focus_label: str
-    path: str | None
-    value: str | None
-    owner: str | None
-    message: str
-
-
 class Verdict(BaseModel):
     conforms: bool
     as_of: date
     scope: str
     systems: list[str]
     summary: dict[str, dict[str, int]]
-    findings: list[Finding]
+    findings: list[FindingInfo]
 
 
 class Batch(BaseModel):

@@ -124,7 +124,9 @@ def gaps_command(
             share = (f"{100 * report.passed_all_gates / report.systems:.0f}%"
                      if report.systems else "n/a")
             sys.stdout.write(f"\n{report.passed_all_gates} of {report.systems} in-scope systems "
-                             f"passed all four gates ({share}).\n")
+                             f"have no gate gap so far ({share}); systems not yet deployed have "
+                             "not reached the release gates, so the audit pack's funnel counts "
+                             "fewer as through all four.\n")
             if report.owners:
                 sys.stdout.write("Owners with the most open findings: " + ", ".join(
                     f"{o['owner']} ({o['open_findings']})" for o in report.owners[:5]) + "\n")
