@@ -32,7 +32,7 @@ import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import cache
 from typing import Any
@@ -81,10 +81,14 @@ class Check:
     has_value: bool
     value_is_focus: bool
     uses_as_of: bool
+    remote_sparql: str = ""  # the same check for a remote endpoint (see `for_remote`)
 
-    def query(self, as_of: date, focus: Sequence[Node] | None = None) -> str:
-        """The runnable SELECT for a date (and optionally only these focus nodes)."""
-        text = self.sparql.replace(AS_OF_SLOT, Literal(as_of).n3())
+    def query(self, as_of: date, focus: Sequence[Node] | None = None, *,
+              remote: bool = False) -> str:
+        """The runnable SELECT for a date (and optionally only these focus nodes); `remote`
+        picks the form sent to a remote SPARQL endpoint."""
+        text = self.remote_sparql if remote and self.remote_sparql else self.sparql
+        text = text.replace(AS_OF_SLOT, Literal(as_of).n3())
         if focus is None:
             return text.replace(FOCUS_SLOT, "")
         values = " ".join(_n3(n) for n in focus)
@@ -122,8 +126,9 @@ _CASTABLE = {XSD.date, XSD.dateTime, XSD.integer, XSD.decimal, XSD.boolean, XSD.
 
 
 class _Vars:
-    def __init__(self) -> None:
+    def __init__(self, *, anti_joins: bool = True) -> None:
         self.n = 0
+        self.anti_joins = anti_joins  # False for the remote form (see `for_remote`)
 
     def new(self) -> str:
         self.n += 1
@@ -456,6 +461,8 @@ def _anti_joins(text: str, vs: _Vars) -> str:
     semantics). Only done when B shares a variable with G's top-level triple patterns (MINUS
     needs a shared bound variable) and B is not itself inside an EXISTS.
     """
+    if not vs.anti_joins:
+        return text
     while True:
         code = _code_only(text, keep_iris=True)
         candidates = [m for m in _NOT_EXISTS.finditer(code) if not _inside_exists(code, m.start())]
@@ -683,8 +690,8 @@ def _rule_of(shapes: Graph, shape: URIRef) -> str:
     return str(rule)
 
 
-def _compile_node_shape(shapes: Graph, shape: URIRef) -> list[Check]:
-    vs = _Vars()
+def _compile_node_shape(shapes: Graph, shape: URIRef, *, remote: bool = False) -> list[Check]:
+    vs = _Vars(anti_joins=not remote)
     rule = _rule_of(shapes, shape)
     target, target_as_of = _targets(shapes, shape, vs)
     if not target:
@@ -746,6 +753,90 @@ def _compile_node_shape(shapes: Graph, shape: URIRef) -> list[Check]:
     return checks
 
 
+# --- the remote form ------------------------------------------------------------------------------
+
+# `?k rdfs:subClassOf* C .` as the compiler writes it (targets, sh:class, `_split_class_paths`),
+# `?k` one of its own variables (maybe renamed with a _t/_m suffix), C an IRI or prefixed name.
+_SUBCLASS_CLOSURE = re.compile(
+    rf"(?P<k>\?_c\w+)\s+<{re.escape(str(RDFS.subClassOf))}>\*\s+"
+    r"(?P<cls><[^<>\s]+>|[A-Za-z][\w-]*:[\w-]+)(?:\s*\.)?")
+
+
+def for_remote(sparql: str, shapes: Graph | None = None) -> str:
+    """A compiled query as sent to a remote SPARQL endpoint (Virtuoso 7 is the one tested).
+
+    Three changes, each giving the same solutions on the stores of this project:
+
+    - `?k rdfs:subClassOf* C` becomes `VALUES ?k { C and its subclasses }`, the closure taken
+      from the ontology (as `Facts` does for owners). Virtuoso evaluates a `*` path whose subject
+      is bound row by row wrongly (mapper.queries.for_backend), and the bounded alternation
+      used there makes Virtuoso's SQL explode (a rule has up to 7 class tests, 5^7 unions);
+      subclass axioms outside the ontology graph are not followed on a remote endpoint.
+    - `FILTER NOT EXISTS` stays as written (the caller compiles with `anti_joins=False`): the
+      MINUS copies `_anti_joins` makes for pyoxigraph are mis-evaluated by Virtuoso (GATE-08).
+    - an OPTIONAL inside an EXISTS block whose variables meet the block's other patterns only
+      in variables bound outside the block becomes `{ O } UNION { FILTER NOT EXISTS { O } }`:
+      Virtuoso fails on (or pushes the block's FILTER into) such an OPTIONAL (THIRD-01).
+
+    >>> for_remote("?x a ?_c1 . ?_c1 <http://www.w3.org/2000/01/rdf-schema#subClassOf>* "
+    ...            "<https://aims-graph.org/ns#DueDiligence> .")
+    '?x a ?_c1 . VALUES ?_c1 { <https://aims-graph.org/ns#DueDiligence> }'
+    """
+    ontology = resources.ontology()
+    names = _prefix_map(shapes if shapes is not None else resources.shapes())
+
+    def closure(m: re.Match[str]) -> str:
+        cls = m.group("cls")
+        prefix, _, local = cls.partition(":")
+        iri = URIRef(cls[1:-1] if cls.startswith("<") else names[prefix] + local)
+        classes = {iri} | {c for c in ontology.transitive_subjects(RDFS.subClassOf, iri)
+                           if isinstance(c, URIRef)}
+        return f"VALUES {m.group('k')} {{ {' '.join(sorted(c.n3() for c in classes))} }}"
+
+    return _optionals_in_exists(_SUBCLASS_CLOSURE.sub(closure, sparql))
+
+
+_OPTIONAL = re.compile(r"\bOPTIONAL\s*\{", re.IGNORECASE)
+
+
+def _optionals_in_exists(text: str) -> str:
+    """`OPTIONAL { O }` inside an EXISTS block as `{ O } UNION { FILTER NOT EXISTS { O } }`.
+
+    The same solutions when O is a flat group whose variables shared with the block's other
+    patterns are all bound outside the block (substituted before the block is evaluated): then
+    the left join keeps each block solution with O's solutions, or alone when O has none, and
+    so does the union. Anything else is left as written.
+    """
+    code = _code_only(text, keep_iris=True)
+    edits: dict[int, tuple[int, str] | None] = {}
+    for block in _EXISTS_WORD.finditer(code):  # outer blocks first, inner ones overwrite
+        start, end = block.end() - 1, _close(code, block.end() - 1)
+        outside = _variables(text[:block.start()] + text[end + 1:])
+        for opt in _OPTIONAL.finditer(code, start, end):
+            close = _close(code, opt.end() - 1)
+            inner = text[opt.end():close]
+            rest = code[start + 1:opt.start()] + " " + code[close + 1:end]
+            triples, _filters, nested = _top_level(rest)
+            shared = _variables(inner) & _variables(triples + " " + nested)
+            ok = "{" not in code[opt.end():close] and shared <= outside
+            edits[opt.start()] = (close + 1, f"{{ {inner} }} UNION {{ FILTER NOT EXISTS "
+                                             f"{{ {inner} }} }}") if ok else None
+    for at in sorted(edits, reverse=True):
+        edit = edits[at]
+        if edit is not None:
+            text = text[:at] + edit[1] + text[edit[0]:]
+    return text
+
+
+def _prefix_map(shapes: Graph) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for decl in shapes.objects(None, SH.declare):
+        prefix, ns = shapes.value(decl, SH.prefix), shapes.value(decl, SH.namespace)
+        if prefix is not None and ns is not None:
+            found[str(prefix)] = str(ns)
+    return found
+
+
 _COMPONENT = {
     SH.minCount: SH.MinCountConstraintComponent, SH.maxCount: SH.MaxCountConstraintComponent,
     SH["class"]: SH.ClassConstraintComponent, SH.datatype: SH.DatatypeConstraintComponent,
@@ -781,7 +872,9 @@ def compile_shapes(shapes: Graph) -> list[Check]:
                                "knows")
     checks: list[Check] = []
     for shape in sorted(top, key=str):
-        checks.extend(_compile_node_shape(shapes, shape))
+        remote = {c.key: c.sparql for c in _compile_node_shape(shapes, shape, remote=True)}
+        checks.extend(replace(c, remote_sparql=for_remote(remote[c.key], shapes))
+                      for c in _compile_node_shape(shapes, shape))
     keys = [c.key for c in checks]
     assert len(keys) == len(set(keys)), "check keys must be unique"
     return checks
@@ -801,9 +894,10 @@ def run_check(store: Store, check: Check, as_of: date,
     """Run one check (optionally only on the given focus nodes) and yield raw results."""
     if focus is not None:
         for start in range(0, len(focus), CHUNK):
-            yield from _results(store, check, check.query(as_of, focus[start:start + CHUNK]))
+            yield from _results(store, check, check.query(
+                as_of, focus[start:start + CHUNK], remote=store.kind == "remote"))
         return
-    yield from _results(store, check, check.query(as_of))
+    yield from _results(store, check, check.query(as_of, remote=store.kind == "remote"))
 
 
 def _results(store: Store, check: Check, sparql: str) -> Iterator[RawResult]:
