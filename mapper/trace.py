@@ -239,6 +239,7 @@ class GapReport:
     systems: int
     passed_all_gates: int
     owners: list[dict[str, Any]]
+    clauses: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def has_gaps(self) -> bool:
@@ -250,7 +251,8 @@ class GapReport:
         share = self.passed_all_gates / self.systems if self.systems else None
         return {"as_of": self.as_of, "systems": self.systems,
                 "passed_all_gates": self.passed_all_gates, "share_passed": share,
-                "rows": self.rows, "owners_with_most_open_findings": self.owners}
+                "rows": self.rows, "owners_with_most_open_findings": self.owners,
+                "clauses": self.clauses}
 
 
 def gap_report(store: Store, *, as_of: date | None = None) -> GapReport:
@@ -294,7 +296,49 @@ def gap_report(store: Store, *, as_of: date | None = None) -> GapReport:
     owners = [{"owner": name, "open_findings": n}
               for name, n in sorted(owner_counts.items(), key=lambda kv: (-kv[1], kv[0]))][:10]
     return GapReport(as_of=judged.isoformat(), columns=columns, rows=rows,
-                     systems=len(systems), passed_all_gates=passed, owners=owners)
+                     systems=len(systems), passed_all_gates=passed, owners=owners,
+                     clauses=clause_status(store, as_of=judged))
+
+
+def clause_status(store: Store, *, as_of: date) -> list[dict[str, Any]]:
+    """Per ISO clause and Annex A control: the rules that serve it and their status.
+
+    A rule's status is `fail` (Violation findings), `warn` (Warning findings) or `pass`; a
+    clause takes the worst status of its rules. Clauses are in catalogue order.
+    """
+    from mapper import validate  # validation pulls in the rule engines; only gaps needs them
+
+    report = validate.validate(store, as_of=as_of)
+    found: Counter[str] = Counter(f.rule for f in report.findings)
+    by_clause: dict[str, list[dict[str, Any]]] = {}
+    for rule in validate.rules():
+        status = "pass"
+        if found[rule.id]:
+            status = "fail" if rule.severity == "Violation" else "warn"
+        for clause in rule.clauses:
+            by_clause.setdefault(clause, []).append(
+                {"rule": rule.id, "severity": rule.severity, "findings": found[rule.id],
+                 "status": status})
+    worst = {"fail": 2, "warn": 1, "pass": 0}
+    return [
+        {"clause": clause, "rules": rules,
+         "status": max((r["status"] for r in rules), key=worst.__getitem__)}
+        for clause, rules in sorted(by_clause.items(), key=lambda kv: _clause_order(kv[0]))
+    ]
+
+
+def _clause_order(notation: str) -> tuple[int, list[int]]:
+    numbers = [int(p) for p in notation.removeprefix("A.").split(".") if p.isdigit()]
+    return (1 if notation.startswith("A.") else 0, numbers)
+
+
+def clause_table(report: GapReport) -> tuple[list[str], list[list[str]]]:
+    """The per-clause view as strings: clause, status, and each rule with its finding count."""
+    rows = [[c["clause"], c["status"],
+             ", ".join(f"{r['rule']} {r['status']}" + (f" ({r['findings']})" if r["findings"]
+                                                       else "") for r in c["rules"])]
+            for c in report.clauses]
+    return ["clause", "status", "rules"], rows
 
 
 def gap_table(report: GapReport) -> tuple[list[str], list[list[str]]]:

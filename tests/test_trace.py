@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from mapper import trace
 from mapper.errors import InputError, NotFound
 from mapper.store import Store, open_store
-from tests.fixtures.demo import DEMO_DIR
+from tests.fixtures.demo import DEMO_DIR, demo_as_of
 from tests.golden import check_text
 from tests.test_queries import ACME_AS_OF, EX, load_acme
 
@@ -154,3 +154,24 @@ def test_demo_trace_golden(demo_store: Store) -> None:
     assert any(g.area == "improvement" and "no corrective action" in g.message
                for g in result.gaps)
     check_text("trace/meridian-SYS-CS-ASSISTANT.txt", trace.render_text(result))
+
+
+def test_gaps_per_clause_matches_the_rule_catalogue_and_findings(demo_store: Store) -> None:
+    from mapper import validate
+
+    as_of = demo_as_of()
+    report = trace.gap_report(demo_store, as_of=as_of)
+    findings = validate.validate(demo_store, as_of=as_of).findings
+    by_clause = {c["clause"]: c for c in report.clauses}
+    for rule in validate.rules():
+        n = sum(1 for f in findings if f.rule == rule.id)
+        for clause in rule.clauses:
+            [entry] = [r for r in by_clause[clause]["rules"] if r["rule"] == rule.id]
+            assert entry["findings"] == n
+            assert entry["status"] == ("pass" if n == 0 else
+                                       "fail" if rule.severity == "Violation" else "warn")
+    assert by_clause["8.2"]["status"] == "fail"
+    assert by_clause["6.3"]["status"] == "warn"  # only MAINT-02, a Warning, serves 6.3
+    assert [r["status"] for r in by_clause["7.5.2"]["rules"]
+            if r["rule"] == "DATE-01"] == ["pass"]
+    assert report.to_dict()["clauses"] == report.clauses

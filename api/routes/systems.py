@@ -84,6 +84,7 @@ class GapReportModel(BaseModel):
     share_passed: float | None
     rows: list[dict[str, Any]]
     owners_with_most_open_findings: list[dict[str, Any]]
+    clauses: list[dict[str, Any]]
 
     model_config = {"json_schema_extra": {"examples": [{
         "as_of": "2026-06-30", "systems": 1, "passed_all_gates": 0, "share_passed": 0.0,
@@ -92,7 +93,9 @@ class GapReportModel(BaseModel):
                   "owner": "Dana Reyes", "gaps": 1, "intake": [],
                   "risk": ["risk classification [GATE-03]"], "release": [],
                   "post-release": [], "order": [], "supplier": []}],
-        "owners_with_most_open_findings": [{"owner": "Dana Reyes", "open_findings": 1}]}]}}
+        "owners_with_most_open_findings": [{"owner": "Dana Reyes", "open_findings": 1}],
+        "clauses": [{"clause": "8.2", "status": "fail", "rules": [
+            {"rule": "GATE-03", "severity": "Violation", "findings": 1, "status": "fail"}]}]}]}}
 
 
 @router.get("/systems", response_model=list[SystemModel], summary="The AI inventory",

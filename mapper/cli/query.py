@@ -108,7 +108,10 @@ def gaps_command(
     ),
     store: StoreOption = None,
 ) -> None:
-    """The gap matrix: per in-scope AI system, what each gate lacks (exit 1 when anything does).
+    """The gap report: per clause and Annex A control the rules that serve it and their status
+    (pass / warn / fail), then per in-scope AI system what each gate lacks, the share of systems
+    with no gate gap and the owners with most open findings (exit 1 when anything is missing).
+    --format json has both views; csv has the per-system matrix.
 
     Example: aims gaps --as-of 2026-06-30 --format json
     """
@@ -118,6 +121,11 @@ def gaps_command(
     if fmt is TableFormat.json:
         print_json(report.to_dict())
     else:
+        if fmt is TableFormat.table:  # CSV carries the per-system matrix only (one header)
+            columns, rows = trace.clause_table(report)
+            print_table(columns, rows, fmt=fmt.value,
+                        title=f"Rules per clause and Annex A control as of {report.as_of}")
+            sys.stdout.write("\n")
         columns, rows = trace.gap_table(report)
         print_table(columns, rows, fmt=fmt.value, title=f"Gaps as of {report.as_of}")
         if fmt is TableFormat.table:
