@@ -23,10 +23,9 @@ from typing import Any, BinaryIO
 from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
-from pyparsing import ParseException
-from rdflib.plugins.sparql.algebra import translateQuery
-from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
-from rdflib.plugins.sparql.parserutils import CompValue
+
+from mapper.errors import QueryError
+from mapper.queries import check_read_only
 
 _XSD = "http://www.w3.org/2001/XMLSchema#"
 _NUMERIC = {_XSD + t for t in ("integer", "decimal", "double", "float", "int", "long")}
@@ -112,55 +111,19 @@ def negotiate(accept: str | None, offers: dict[str, str], default: str) -> str |
 # --- the read-only check --------------------------------------------------------------------
 
 
-def _contains_service(node: Any) -> bool:
-    stack = [node]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, CompValue):
-            if item.name == "ServiceGraphPattern":
-                return True
-            stack.extend(item.values())
-        elif isinstance(item, list | tuple):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            stack.extend(item.values())
-    return False
-
-
 def check_query(text: str) -> str:
-    """The form of a read-only query (select, ask, construct, describe); Refused otherwise.
-
-    Parsed with rdflib's SPARQL parser: an update (INSERT, DELETE, LOAD, CLEAR, ...) or a
-    SERVICE clause anywhere in the algebra is refused before anything runs.
+    """The form of a read-only query; Refused otherwise (mapper.queries.check_read_only).
 
     >>> check_query("SELECT * WHERE { ?s ?p ?o }")
     'select'
     >>> check_query("LOAD <http://example.org/x>")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    api.sparql_worker.Refused: this endpoint is read-only: SPARQL Update ... is refused
+    api.sparql_worker.Refused: read-only: SPARQL updates are refused here ...
     """
-    if not text.strip():
-        raise Refused("the query is empty", "query")
     try:
-        parsed = parseQuery(text)
-    except ParseException as exc:
-        try:
-            parseUpdate(text)
-        except ParseException:
-            raise Refused(f"SPARQL syntax error at line {exc.lineno}, column {exc.col}: "
-                          f"{exc.msg}", f"query:{exc.lineno}:{exc.col}") from None
-        raise Refused("this endpoint is read-only: SPARQL Update (INSERT, DELETE, LOAD, "
-                      "CLEAR, ...) is refused") from None
-    try:
-        algebra = translateQuery(parsed).algebra
-    except Exception as exc:  # noqa: BLE001 - rdflib raises bare Exceptions for bad queries
-        raise Refused(f"SPARQL query cannot be evaluated: {exc}") from None
-    if _contains_service(algebra) or _contains_service(parsed):
-        raise Refused("SERVICE (federated query) is refused: this endpoint queries only its "
-                      "own store")
-    forms = {"SelectQuery": "select", "AskQuery": "ask", "ConstructQuery": "construct",
-             "DescribeQuery": "describe"}
-    return forms[algebra.name]
+        return check_read_only(text)
+    except QueryError as exc:
+        raise Refused(exc.message, exc.ref) from None
 
 
 def read_frame(stream: BinaryIO) -> bytes | None:

@@ -373,18 +373,26 @@ def run(
     return store.query(for_backend(query.sparql, store.kind), bindings=bindings)
 
 
-def check_read_only(sparql: str, *, source: str = "query") -> None:
-    """Refuse anything but a read-only query: updates, LOAD and SERVICE are QueryErrors.
+def check_read_only(sparql: str, *, source: str = "query") -> str:
+    """The form of a read-only query (select, ask, construct, describe); QueryError otherwise.
+
+    Parsed with rdflib's SPARQL parser: an update (INSERT, DELETE, LOAD, CLEAR, ...) or a
+    SERVICE clause anywhere in the algebra is refused before anything runs. The CLI's
+    `--file` and the API's /sparql endpoint both use this one check.
 
     >>> check_read_only("SELECT * WHERE { ?s ?p ?o }")
+    'select'
     >>> check_read_only("DROP ALL")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    mapper.errors.QueryError: query: SPARQL updates are refused here; ...
+    mapper.errors.QueryError: query: read-only: SPARQL updates are refused here (...); ...
     """
     from pyparsing import ParseException
+    from rdflib.plugins.sparql.algebra import translateQuery
     from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 
+    if not sparql.strip():
+        raise QueryError("the query is empty", ref=source)
     try:
         parsed = parseQuery(sparql)
     except ParseException as exc:
@@ -392,11 +400,37 @@ def check_read_only(sparql: str, *, source: str = "query") -> None:
             parseUpdate(sparql)
         except ParseException:
             raise QueryError(f"SPARQL syntax error at line {exc.lineno}, column {exc.col}: "
-                             f"{exc.msg}", ref=source) from None
-        raise QueryError("SPARQL updates are refused here; only SELECT, ASK, CONSTRUCT and "
-                         "DESCRIBE queries run", ref=source) from None
-    if "ServiceGraphPattern" in repr(parsed):
-        raise QueryError("SERVICE (federated query) is refused", ref=source)
+                             f"{exc.msg}", ref=f"{source}:{exc.lineno}:{exc.col}") from None
+        raise QueryError("read-only: SPARQL updates are refused here (INSERT, DELETE, LOAD, "
+                         "CLEAR, ...); only SELECT, ASK, CONSTRUCT and DESCRIBE queries run",
+                         ref=source) from None
+    try:
+        algebra = translateQuery(parsed).algebra
+    except Exception as exc:  # noqa: BLE001 - rdflib raises bare Exceptions for bad queries
+        raise QueryError(f"SPARQL query cannot be evaluated: {exc}", ref=source) from None
+    if _contains_service(algebra) or _contains_service(parsed):
+        raise QueryError("SERVICE (federated query) is refused: only this store is queried",
+                         ref=source)
+    forms = {"SelectQuery": "select", "AskQuery": "ask", "ConstructQuery": "construct",
+             "DescribeQuery": "describe"}
+    return forms[algebra.name]
+
+
+def _contains_service(node: object) -> bool:
+    from rdflib.plugins.sparql.parserutils import CompValue
+
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, CompValue):
+            if item.name == "ServiceGraphPattern":
+                return True
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+    return False
 
 
 def load_user_query(path: Path) -> NamedQuery:

@@ -27,16 +27,14 @@ def decode(data: bytes, source: str) -> tuple[str, str]:
         raise InputError(f"{source}: this is a binary file, not CSV text")
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"{source}: not UTF-8 or cp1252 text (byte {exc.start}); save it as UTF-8 CSV"
-        ) from None
+    for encoding in ("utf-8", "cp1252"):  # cp1252 is what older Excel exports are in
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError as exc:
+            failed_at = exc.start
+    raise InputError(
+        f"{source}: not UTF-8 or cp1252 text (byte {failed_at}); save it as UTF-8 CSV"
+    )
 
 
 def _delimiter(text: str) -> str:
