@@ -10,6 +10,23 @@ from mapper.ingest.readers import Grid
 from mapper.ingest.values import Cell
 
 
+def parse_json(data: bytes, source: str, *, kind: str = "JSON") -> Any:
+    """Decode JSON text; a bad file is an InputError naming its line and column.
+
+    >>> parse_json(b'{"a": }', "x.json")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    mapper.errors.InputError: x.json, line 1, column 7: invalid JSON (Expecting value)
+    """
+    try:
+        return json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise InputError(f"{source}: not UTF-8 text; {kind} must be UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{source}, line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg})"
+        ) from None
+
+
 def _records(doc: Any, source: str) -> list[Any]:
     if isinstance(doc, list):
         return doc
@@ -38,15 +55,7 @@ def read_json(data: bytes, source: str) -> Grid:
     """
     if not data.strip():
         raise InputError(f"{source}: the file is empty; nothing to load")
-    try:
-        doc = json.loads(data.decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        raise InputError(f"{source}: not UTF-8 text; JSON must be UTF-8") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"{source}, line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg})"
-        ) from None
-    records = _records(doc, source)
+    records = _records(parse_json(data, source), source)
     if not records:
         raise InputError(f"{source}: no records; nothing to load")
     keys: dict[str, None] = {}

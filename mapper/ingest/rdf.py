@@ -15,6 +15,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from mapper.errors import InputError
+from mapper.ingest.json import parse_json
 
 FORMATS: dict[str, ox.RdfFormat] = {
     ".ttl": ox.RdfFormat.TURTLE,
@@ -66,15 +67,7 @@ def looks_like_jsonld(data: bytes) -> bool:
 def check_safe(data: bytes, fmt: ox.RdfFormat, source: str) -> None:
     """Refuse remote JSON-LD contexts and XML DTDs (no network, no entity expansion)."""
     if fmt == ox.RdfFormat.JSON_LD:
-        try:
-            doc = json.loads(data.decode("utf-8-sig"))
-        except UnicodeDecodeError:
-            raise InputError(f"{source}: not UTF-8 text; JSON-LD must be UTF-8") from None
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f"{source}, line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg})"
-            ) from None
-        _remote_contexts(doc, source)
+        _remote_contexts(parse_json(data, source, kind="JSON-LD"), source)
     if fmt == ox.RdfFormat.RDF_XML and _DTD.search(data):
         raise InputError(
             f"{source}: RDF/XML with a DOCTYPE or ENTITY declaration is refused (external "
