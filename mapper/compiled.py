@@ -430,23 +430,28 @@ def _top_level(code: str) -> tuple[str, str, str]:
             (nested if word == "{" else triples).append(code[m.start():end + 1])
             i = end + 1
             continue
-        j = m.end()
-        while j < len(code) and code[j].isspace():
-            j += 1
-        exists = _EXISTS_WORD.match(code, j)
-        if exists:
-            j = exists.end() - 1
-        else:
-            while j < len(code) and (code[j].isalnum() or code[j] in "_:"):
-                j += 1
-            while j < len(code) and code[j].isspace():
-                j += 1
+        j = _operand_start(code, m.end())
         if j >= len(code) or code[j] not in "({":
             raise CompileError("cannot read a FILTER/BIND in a shape's SPARQL")
         end = _close(code, j)
         (filters if word == "FILTER" else nested).append(code[m.start():end + 1])
         i = end + 1
     return " ".join(triples), " ".join(filters), " ".join(nested)
+
+
+def _operand_start(code: str, j: int) -> int:
+    """Where the bracketed operand of a FILTER/BIND/MINUS keyword ending at j opens: past
+    spaces, an `EXISTS`/`NOT EXISTS`, or a function name such as `regex`."""
+    while j < len(code) and code[j].isspace():
+        j += 1
+    exists = _EXISTS_WORD.match(code, j)
+    if exists:
+        return exists.end() - 1
+    while j < len(code) and (code[j].isalnum() or code[j] in "_:"):
+        j += 1
+    while j < len(code) and code[j].isspace():
+        j += 1
+    return j
 
 
 def _anti_joins(text: str, vs: _Vars) -> str:
@@ -499,17 +504,7 @@ def _strip_filters(group: str) -> str:
     for m in re.finditer(r"\bFILTER\b|\bMINUS\b", code, re.IGNORECASE):
         if m.start() < i or _depth(code, m.start()) != 0:
             continue
-        j = m.end()
-        while j < len(code) and code[j].isspace():
-            j += 1
-        exists = _EXISTS_WORD.match(code, j)
-        if exists:
-            j = exists.end() - 1
-        else:
-            while j < len(code) and (code[j].isalnum() or code[j] in "_:"):
-                j += 1
-            while j < len(code) and code[j].isspace():
-                j += 1
+        j = _operand_start(code, m.end())
         end = _close(code, j)
         out.append(group[i:m.start()])
         i = end + 1
