@@ -25,7 +25,7 @@ from xml.sax.saxutils import escape, quoteattr
 import pyoxigraph as ox
 
 from mapper.errors import QueryError
-from mapper.queries import check_read_only
+from mapper.questions.queries import check_read_only
 
 _XSD = "http://www.w3.org/2001/XMLSchema#"
 _NUMERIC = {_XSD + t for t in ("integer", "decimal", "double", "float", "int", "long")}
@@ -112,7 +112,7 @@ def negotiate(accept: str | None, offers: dict[str, str], default: str) -> str |
 
 
 def check_query(text: str) -> str:
-    """The form of a read-only query; Refused otherwise (mapper.queries.check_read_only).
+    """The form of a read-only query; Refused otherwise (mapper.questions.queries.check_read_only).
 
     >>> check_query("SELECT * WHERE { ?s ?p ?o }")
     'select'

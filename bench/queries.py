@@ -21,7 +21,8 @@ from pathlib import Path
 
 from rdflib import Graph, URIRef
 
-from mapper import queries, resources
+from mapper import resources
+from mapper.questions import queries
 from mapper.store import open_store
 
 EX = "https://bench.example/"

@@ -31,8 +31,8 @@ import pyoxigraph as ox  # noqa: E402
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef  # noqa: E402
 
 from mapper import resources  # noqa: E402
-from mapper.remote import RemoteStore  # noqa: E402
 from mapper.store import META_GRAPH, OxigraphStore, Store  # noqa: E402
+from mapper.store.remote import RemoteStore  # noqa: E402
 from mapper.vocab import AIMS  # noqa: E402
 from tests.fixtures.remote import ensure_virtuoso, start_virtuoso  # noqa: E402
 

@@ -206,8 +206,8 @@ def _peak_mb() -> float:
 
 def measure(n: int, engine: str = "pyshacl") -> dict[str, object]:
     """Generate, load and validate one size in this process with one engine; the figures."""
+    from mapper.rules.validate import validate
     from mapper.store import open_store
-    from mapper.validate import validate
 
     text, planted = synthetic_org(n)
     store = open_store("memory")

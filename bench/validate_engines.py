@@ -56,9 +56,10 @@ def _timed(fn: Any) -> tuple[float, float, Any]:
 def measure_sparql(n: int, *, check: bool) -> dict[str, Any]:
     from rdflib import Literal, URIRef
 
-    from mapper import compiled, findings
+    from mapper.rules import compile as compiled
+    from mapper.rules import stored as findings
+    from mapper.rules.validate import validate
     from mapper.store import open_store
-    from mapper.validate import validate
     from mapper.vocab import AIMS
 
     text, planted = _generator().synthetic_org(n)
@@ -113,8 +114,10 @@ def measure_sparql(n: int, *, check: bool) -> dict[str, Any]:
 
 
 def measure_pyshacl(n: int) -> dict[str, Any]:
+    from mapper.rules.pyshacl_engine import _pyshacl_results, validation_graph
+    from mapper.rules.results import build_report
+    from mapper.rules.validate import validate
     from mapper.store import open_store
-    from mapper.validate import _pyshacl_results, build_report, validate, validation_graph
 
     text, planted = _generator().synthetic_org(n)
     store = open_store("memory")

@@ -6,8 +6,9 @@ import re
 from datetime import date
 from pathlib import Path
 
-from mapper import resources, trace
+from mapper import resources
 from mapper.errors import ResourceError
+from mapper.questions import trace
 from mapper.store import Store
 
 TRACED_SYSTEM = "SYS-CLAIMS-TRIAGE"

@@ -12,8 +12,9 @@ from fastapi.testclient import TestClient
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import SH
 
-from mapper import processes, trace
-from mapper import validate as validation
+from mapper.questions import processes, trace
+from mapper.rules import catalogue
+from mapper.rules import validate as validation
 from mapper.store import Store
 from tests.fixtures.api import auth
 from tests.fixtures.demo import demo_as_of
@@ -47,7 +48,7 @@ def test_validate_json_equals_core_and_turtle_is_a_shacl_report(
 
 def test_validate_filters_and_unknowns(api_client: TestClient, reader: dict[str, str],
                                        demo_store: Store) -> None:
-    rule = validation.rules()[0].id
+    rule = catalogue.rules()[0].id
     got = api_client.get("/v1/validate", params={"as_of": "2026-06-30", "rule": rule},
                          headers=reader).json()
     assert {f["rule"] for f in got["findings"]} <= {rule}
@@ -61,7 +62,7 @@ def test_validate_filters_and_unknowns(api_client: TestClient, reader: dict[str,
 
 def test_rules(api_client: TestClient, reader: dict[str, str]) -> None:
     got = api_client.get("/v1/rules", headers=reader).json()
-    assert got == [r.to_dict() for r in validation.rules()]
+    assert got == [r.to_dict() for r in catalogue.rules()]
 
 
 def test_gaps_systems_and_trace_equal_core(api_client: TestClient, reader: dict[str, str],

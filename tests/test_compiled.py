@@ -1,4 +1,4 @@
-"""The compiled engine (mapper.compiled) against the pyshacl reference, finding for finding.
+"""The compiled engine (mapper.rules.compile) against the pyshacl reference, finding for finding.
 
 Differential: the same multiset of (rule, focus, path, value, severity) and the same JSON report
 on the demo organisation, on every rule's passing and failing case, on a synthetic organisation
@@ -21,9 +21,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 
-from mapper import compiled, resources
+from mapper import resources
+from mapper.rules import compile as compiled
+from mapper.rules.catalogue import rules
+from mapper.rules.results import Report
+from mapper.rules.validate import validate
 from mapper.store import Store, open_store
-from mapper.validate import Report, rules, validate
 from mapper.vocab import AIMS
 from tests.fixtures.demo import demo_as_of
 

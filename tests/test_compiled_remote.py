@@ -1,4 +1,4 @@
-"""The compiled engine (mapper.compiled) inside a remote SPARQL endpoint (Virtuoso), issue 8.
+"""The compiled engine (mapper.rules.compile) inside a remote SPARQL endpoint (Virtuoso), issue 8.
 
 The demo organisation loaded into the session's Virtuoso gives exactly the findings it gives on a
 memory store (rule, focus, path, value, severity, message), and so exactly the rows of
@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from mapper import compiled
+from mapper.rules import compile as compiled
+from mapper.rules.results import Report
+from mapper.rules.validate import validate
 from mapper.store import Store, open_store
-from mapper.validate import Report, validate
 from tests.fixtures.demo import demo_as_of, load_demo
 from tests.test_demo_expected import expected_rows
 

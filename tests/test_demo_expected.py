@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from mapper.cli import main
+from mapper.rules.catalogue import rules
+from mapper.rules.results import concerned_nodes, find_system
+from mapper.rules.validate import validate
 from mapper.store import Store, open_store
-from mapper.validate import concerned_nodes, find_system, rules, validate
 from tests.fixtures.demo import DEMO_DIR, demo_as_of, load_demo
 
 Row = tuple[str, str, str]

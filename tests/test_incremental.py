@@ -1,4 +1,4 @@
-"""Incremental validation (mapper.findings): after any sequence of ingests and deletions the
+"""Incremental validation (mapper.rules.stored): after any sequence of ingests and deletions the
 stored findings equal a fresh full validation, and `current` answers like a full run."""
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mapper import compiled, findings
+from mapper.rules import compile as compiled
+from mapper.rules import stored as findings
+from mapper.rules.validate import validate
 from mapper.store import Store, open_store
-from mapper.validate import validate
 from tests.fixtures.demo import demo_as_of
 from tests.test_compiled import aims_graphs, load_triples
 

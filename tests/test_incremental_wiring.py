@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from mapper import compiled, findings
+from mapper.rules import compile as compiled
+from mapper.rules import stored as findings
+from mapper.rules.results import Report
+from mapper.rules.validate import validate
 from mapper.store import FINDINGS_GRAPH, Store, open_store
-from mapper.validate import Report, validate
 from tests.fixtures.api import auth
 from tests.fixtures.demo import DEMO_DIR, demo_as_of
 from tests.test_ingest import run_cli

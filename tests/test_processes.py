@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 from typer.testing import CliRunner
 
-from mapper import processes
 from mapper.errors import InputError
+from mapper.questions import processes
 from mapper.store import Store, open_store
 from tests.test_queries import EX, load_acme
 
@@ -107,7 +107,7 @@ PROC_RULES = {"PROC-01", "PROC-02", "PROC-04", "PROC-05", "PROC-06"}
 def _rule_foci(store: Store) -> set[tuple[str, str]]:
     from datetime import date
 
-    from mapper import validate
+    from mapper.rules import validate
 
     report = validate.validate(store, as_of=date(2026, 6, 30))
     return {(f.rule, str(f.focus)) for f in report.findings if f.rule in PROC_RULES}

@@ -19,8 +19,9 @@ from rdflib import Literal, URIRef
 from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.parser import parseQuery
 
-from mapper import queries, resources
+from mapper import resources
 from mapper.errors import InputError, NotFound, QueryError, ResourceError
+from mapper.questions import queries
 from mapper.store import Store, open_store
 from tests.fixtures.demo import demo_as_of
 from tests.golden import check_json
@@ -316,7 +317,7 @@ def test_golden_meridian(demo_store: Store, name: str) -> None:
 
 
 def _agreement(store: Store, as_of: date) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
-    from mapper import validate
+    from mapper.rules import validate
     report = validate.validate(store, as_of=as_of)
     in_scope = {str(r[0]) for r in queries.run(store, "ai-systems").rows if str(r[4]) == "true"}
     expired = {str(r[0]) for r in queries.run(store, "expired-exceptions", {"as_of": as_of}).rows}

@@ -20,12 +20,12 @@ import pytest
 from rdflib import Literal, URIRef
 from rdflib.namespace import RDF, RDFS
 
-from mapper import queries
-from mapper import trace as tracing
 from mapper.errors import NotFound
+from mapper.questions import queries
+from mapper.questions import trace as tracing
 from mapper.report import SECTIONS, ReportResult, build_report, gather, register_rows
+from mapper.rules.validate import validate
 from mapper.store import Store, open_store
-from mapper.validate import validate
 from mapper.vocab import AIMS
 from tests.fixtures.api import AIMS as AIMS_SCRIPT
 from tests.fixtures.demo import demo_as_of, load_demo
@@ -301,7 +301,7 @@ def test_findings_by_clause_add_up(context: dict[str, Any]) -> None:
 
 def test_appendix_lists_every_rule(context: dict[str, Any], html: str) -> None:
     appendix = html.split('<section id="appendix">', 1)[1]
-    from mapper.validate import rules
+    from mapper.rules.catalogue import rules
 
     for rule in rules():
         assert f'<td class="nowrap">{rule.id}</td>' in appendix

@@ -22,9 +22,10 @@ from rdflib import RDF, RDFS, SKOS, XSD, Graph, Literal, URIRef
 from rdflib.namespace import SH
 
 from mapper import resources
+from mapper.rules.catalogue import rules
+from mapper.rules.results import Report
+from mapper.rules.validate import validate as _validate
 from mapper.store import Store, open_store
-from mapper.validate import Report, rules
-from mapper.validate import validate as _validate
 from mapper.vocab import AIMS
 
 

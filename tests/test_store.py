@@ -13,9 +13,9 @@ import pytest
 from rdflib import RDF, XSD, BNode, Graph, Literal, URIRef
 
 from mapper.errors import QueryError, StoreUnavailable
-from mapper.remote import RemoteStore, query_form
 from mapper.resources import ONTOLOGY_GRAPH
 from mapper.store import META_GRAPH, Quad, Store, open_store
+from mapper.store.remote import RemoteStore, query_form
 from tests.fixtures.remote import TEST_MAX_ROWS, Virtuoso
 
 EX = "urn:test:ex#"

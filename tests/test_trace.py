@@ -9,8 +9,8 @@ from datetime import date
 import pytest
 from typer.testing import CliRunner
 
-from mapper import trace
 from mapper.errors import InputError, NotFound
+from mapper.questions import trace
 from mapper.store import Store, open_store
 from tests.fixtures.demo import DEMO_DIR, demo_as_of
 from tests.golden import check_text
@@ -157,13 +157,13 @@ def test_demo_trace_golden(demo_store: Store) -> None:
 
 
 def test_gaps_per_clause_matches_the_rule_catalogue_and_findings(demo_store: Store) -> None:
-    from mapper import validate
+    from mapper.rules import catalogue, validate
 
     as_of = demo_as_of()
     report = trace.gap_report(demo_store, as_of=as_of)
     findings = validate.validate(demo_store, as_of=as_of).findings
     by_clause = {c["clause"]: c for c in report.clauses}
-    for rule in validate.rules():
+    for rule in catalogue.rules():
         n = sum(1 for f in findings if f.rule == rule.id)
         for clause in rule.clauses:
             [entry] = [r for r in by_clause[clause]["rules"] if r["rule"] == rule.id]

@@ -1,4 +1,4 @@
-"""mapper.validate (Report, findings, --system, --rule, as-of) and the `aims validate` CLI."""
+"""mapper.rules (Report, findings, --system, --rule, as-of) and the `aims validate` CLI."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from rdflib.namespace import SH
 
 from mapper.cli import main
 from mapper.errors import NotFound
+from mapper.rules.catalogue import rules
+from mapper.rules.results import Report
+from mapper.rules.validate import validate as _validate
 from mapper.store import Store, open_store
-from mapper.validate import Report, rules
-from mapper.validate import validate as _validate
 
 
 def validate(store: Store, **options: Any) -> Report:

@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 from rdflib import RDF, Graph, URIRef
 
-import mapper.export
-from mapper.export import data_graph, export_graph, export_workbook, read_cells
+import mapper.report.export
 from mapper.ingest import IngestRejected, expand_paths, ingest
 from mapper.ingest.mapping import absolute_iri
+from mapper.report.export import data_graph, export_graph, export_workbook, read_cells
+from mapper.rules.validate import validate
 from mapper.store import Store, open_store
-from mapper.validate import validate
 from tests.fixtures.demo import DEMO_DIR, demo_as_of, demo_store  # noqa: F401 (fixture)
 
 WORKBOOK = DEMO_DIR / "workbook" / "workbook.xlsx"
@@ -46,7 +46,7 @@ def workbook_store() -> Store:
 
 
 def test_doctests() -> None:
-    assert doctest.testmod(mapper.export).failed == 0
+    assert doctest.testmod(mapper.report.export).failed == 0
 
 
 def test_workbook_gives_the_turtle_findings(demo_store: Store,  # noqa: F811

@@ -22,10 +22,11 @@ from starlette.datastructures import UploadFile
 from api.deps import Contributor, StateDep
 from api.routes.validation import FindingInfo
 from api.state import AppState
-from mapper import validate as validation
 from mapper.errors import InputError, NotFound
 from mapper.ingest import RDF_SUFFIXES, TABULAR, BatchResult, ingest
 from mapper.ingest.mapping import builtin_names
+from mapper.rules import validate as validation
+from mapper.rules.results import Finding, Report, find_system
 from mapper.vocab import AIMS
 
 router = APIRouter(prefix="/v1", tags=["ingest"])
@@ -165,7 +166,7 @@ def _touched(store: Any, results: list[BatchResult]) -> tuple[set[str], list[str
     systems = []
     for candidate in sorted(candidates):
         try:
-            systems.append(str(validation.find_system(store, candidate)))
+            systems.append(str(find_system(store, candidate)))
         except NotFound:
             continue
         if len(systems) > MAX_SYSTEM_RUNS:
@@ -184,15 +185,15 @@ def _verdict(state: AppState, results: list[BatchResult], as_of: date) -> dict[s
         nodes, systems = _touched(store, results)
         if systems and len(systems) <= MAX_SYSTEM_RUNS:
             scope = "systems"
-            findings: dict[tuple[Any, ...], validation.Finding] = {}
+            findings: dict[tuple[Any, ...], Finding] = {}
             for system in systems:
                 for f in validation.validate(store, as_of=as_of, system=system).findings:
                     findings.setdefault((f.rule, f.focus, f.path, f.value, f.message), f)
-            report = validation.Report(as_of=as_of, findings=list(findings.values()))
+            report = Report(as_of=as_of, findings=list(findings.values()))
         else:
             scope, systems = "nodes", []
             full = validation.validate(store, as_of=as_of)
-            report = validation.Report(as_of=as_of,
+            report = Report(as_of=as_of,
                                        findings=[f for f in full.findings if f.focus in nodes])
     return {**report.to_dict(), "scope": scope, "systems": systems}
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from api.deps import Reader, StateDep
-from mapper import processes
+from mapper.questions import processes
 
 router = APIRouter(prefix="/v1", tags=["processes"])
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from api.deps import Reader, StateDep
 from api.sparql import negotiate
-from mapper import queries
+from mapper.questions import queries
 
 router = APIRouter(prefix="/v1/queries", tags=["queries"])
 

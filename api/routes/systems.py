@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from api.deps import Reader, StateDep
-from mapper import trace
+from mapper.questions import trace
 
 router = APIRouter(prefix="/v1", tags=["systems"])
 

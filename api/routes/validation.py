@@ -11,7 +11,8 @@ from pydantic import BaseModel
 
 from api.deps import Reader, StateDep
 from api.sparql import negotiate
-from mapper import validate as validation
+from mapper.rules import catalogue
+from mapper.rules import validate as validation
 
 router = APIRouter(prefix="/v1", tags=["validation"])
 
@@ -77,7 +78,7 @@ AsOf = Annotated[date | None, Query(
 @router.get("/rules", response_model=list[RuleInfo], summary="List the rules",
             description="Every rule: id, ISO/IEC 42001 clauses, severity, what it checks.")
 def list_rules(_: Reader) -> list[dict[str, Any]]:
-    return [rule.to_dict() for rule in validation.rules()]
+    return [rule.to_dict() for rule in catalogue.rules()]
 
 
 @router.get(

@@ -11,12 +11,13 @@ from typing import Annotated
 import typer
 
 from mapper import demo as demo_data
-from mapper import processes
 from mapper.cli.common import app
 from mapper.ingest import ingest
+from mapper.questions import processes
 from mapper.report import build_report
+from mapper.rules.results import Report
+from mapper.rules.validate import validate
 from mapper.store import open_store
-from mapper.validate import Report, validate
 
 
 def _print_verdict(report: Report) -> None:

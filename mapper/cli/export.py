@@ -26,7 +26,7 @@ def export(
 
     Example: aims ingest examples/meridian && aims export --out meridian.xlsx
     """
-    from mapper.export import export_workbook
+    from mapper.report.export import export_workbook
 
     with opened(store) as st:
         result = export_workbook(st, out, mapping=mapping)

@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 
-from mapper import processes, queries, trace
 from mapper.cli.common import (
     Format,
     StoreOption,
@@ -21,6 +20,7 @@ from mapper.cli.common import (
     print_table,
 )
 from mapper.errors import InputError
+from mapper.questions import processes, queries, trace
 
 
 @app.command("query")

@@ -9,9 +9,11 @@ from typing import Annotated
 
 import typer
 
-from mapper import findings
 from mapper.cli.common import Format, StoreOption, app, opened, parse_date, print_json, print_table
-from mapper.validate import Finding, Report, rules, validate
+from mapper.rules import stored as findings
+from mapper.rules.catalogue import rules
+from mapper.rules.results import Finding, Report
+from mapper.rules.validate import validate
 
 _NO_OWNER = "(no accountable owner recorded)"
 

@@ -9,7 +9,7 @@ cannot be read, nothing is written and an InputError lists every problem. Then e
 written as one batch in one transaction with its provenance (see batches.py): unchanged files
 are left alone, a changed file replaces its earlier batch.
 
-When validation findings are stored (`aims validate --store-findings`, mapper.findings), each
+When validation findings are stored (`aims validate --store-findings`, mapper.rules.stored), each
 write re-validates only what it can affect and keeps them current; `BatchResult.delta` holds it.
 """
 
@@ -41,7 +41,7 @@ from mapper.ingest.readers import Grid
 from mapper.store import Store
 
 if TYPE_CHECKING:
-    from mapper.findings import Delta
+    from mapper.rules.stored import Delta
 
 __all__ = ["BatchResult", "IngestRejected", "ingest", "recognised", "TABULAR", "RDF_SUFFIXES"]
 

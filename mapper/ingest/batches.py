@@ -26,7 +26,7 @@ from mapper.ingest.values import slug
 from mapper.store import Quad, Store
 
 if TYPE_CHECKING:
-    from mapper.findings import Delta, Pending
+    from mapper.rules.stored import Delta, Pending
 
 PROVENANCE_GRAPH = "urn:aims:graph:provenance"
 BATCH_PREFIX = "urn:aims:batch:"
@@ -179,19 +179,21 @@ def drop_batch(store: Store, batch_id: str, *, when: datetime) -> BatchInfo:
     raise NotFound(f"no batch {batch_id!r}; current batches: {known}")
 
 
-# --- keeping stored validation findings current (mapper.findings) ------------------------------
+# --- keeping stored validation findings current (mapper.rules.stored) -------------------------
 
 
 def findings_stored(store: Store) -> bool:
     """True when validation findings are stored, so writes must keep them current."""
-    from mapper import findings  # lazy: validation is heavy and ingest does not need it
+    from mapper.rules import (
+        stored as findings,  # lazy: validation is heavy and ingest does not need it
+    )
 
     return findings.stored_as_of(store) is not None
 
 
 def before_removal(store: Store, quads: list[Quad]) -> Pending:
     """Trace what removing these quads affects; call BEFORE they are removed."""
-    from mapper import findings
+    from mapper.rules import stored as findings
 
     return findings.before_change(store, removed=quads)
 
@@ -199,7 +201,7 @@ def before_removal(store: Store, quads: list[Quad]) -> Pending:
 def after_change(store: Store, *, added: list[Quad] | None = None, pending: Pending | None = None,
                  removed: list[Quad] | None = None) -> Delta | None:
     """Re-validate what a finished write can affect and update the stored findings."""
-    from mapper import findings
+    from mapper.rules import stored as findings
 
     return findings.apply_change(store, added=added or [], pending=pending,
                                  removed=removed or [])

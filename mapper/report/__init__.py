@@ -38,13 +38,15 @@ from markupsafe import Markup
 from rdflib import BNode, Graph, URIRef
 from rdflib.compare import to_canonical_graph
 
-from mapper import processes, queries
-from mapper import trace as tracing
 from mapper.errors import InputError, MapperError
 from mapper.ingest.batches import list_batches
+from mapper.questions import processes, queries
+from mapper.questions import trace as tracing
 from mapper.report import charts
+from mapper.rules.catalogue import rules
+from mapper.rules.results import Finding, Report, concerned_nodes
+from mapper.rules.validate import validate
 from mapper.store import Store, open_store  # noqa: F401 (doctest)
-from mapper.validate import Finding, Report, concerned_nodes, rules, validate
 
 DEFAULT_TRACES = 3
 """How many systems the pack traces when none are chosen."""
@@ -217,9 +219,9 @@ def _findings_by_owner(report: Report) -> list[dict[str, Any]]:
 def _funnel(store: Store, as_of: date, inventory: list[dict[str, Any]]) -> dict[str, Any]:
     """Per gate: systems that passed every gate so far, fell out here, or are not there yet.
 
-    The gate gaps come from mapper.trace.gap_report (systems-missing-gate); a gate a system has
-    not reached yet (risk for a proposed system, release and post-release for one not deployed)
-    is not a failure.
+    The gate gaps come from mapper.questions.trace.gap_report (systems-missing-gate); a gate a
+    system has not reached yet (risk for a proposed system, release and post-release for one not
+    deployed) is not a failure.
     """
     gaps = tracing.gap_report(store, as_of=as_of)
     stage = {r["system"]: (r["stage"] or "") for r in inventory}
@@ -455,7 +457,7 @@ def render(context: dict[str, Any]) -> str:
 def findings_csv(report: Report) -> str:
     """The findings as CSV, one row per finding; cells a spreadsheet could run are neutralised.
 
-    >>> from mapper.validate import Report, Finding
+    >>> from mapper.rules.results import Report, Finding
     >>> f = Finding("R-1", ["4.4"], "Violation", "urn:x", "=HYPERLINK(1)", None, None, None, "m")
     >>> findings_csv(Report(date(2026, 6, 30), [f])).splitlines()[1]
     "R-1,4.4,Violation,urn:x,'=HYPERLINK(1),,,,m"

@@ -1,6 +1,6 @@
 """Incremental validation: the current findings kept in the store and kept current per change.
 
-The findings of the compiled engine (mapper.compiled) live in their own named graph
+The findings of the compiled engine (mapper.rules.compile) live in their own named graph
 (FINDINGS_GRAPH): one node per finding with its check key, focus node and value, plus a state node
 with the as-of date they were computed for and a digest of the shapes.
 
@@ -40,10 +40,11 @@ from rdflib.plugins.sparql.algebra import translateGroupGraphPattern
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import BNode, Node
 
-from mapper import compiled, resources
-from mapper.compiled import Check
+from mapper import resources
+from mapper.rules import compile as compiled
+from mapper.rules.compile import Check
+from mapper.rules.results import RawResult, Report, concerned_nodes, find_system
 from mapper.store import FINDINGS_GRAPH, Quad, Store
-from mapper.validate import RawResult, Report, concerned_nodes, find_system
 
 _F = "urn:aims:findings#"
 _STATE = URIRef("urn:aims:findings")

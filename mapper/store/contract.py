@@ -1,10 +1,4 @@
-"""The store: one interface, three backends chosen by a setting.
-
-- embedded (default): a persistent pyoxigraph (RocksDB) store in a folder, `./.aims/` unless told
-  otherwise; every write is one transaction, so a failed or killed ingest leaves nothing behind.
-- memory: pyoxigraph in memory, for tests and one-shot runs (`AIMS_STORE=memory`).
-- remote: any SPARQL 1.1 Query + Update endpoint (`AIMS_STORE=http://host/sparql`), see
-  mapper/remote.py.
+"""The store contract: what every backend (mapper.store.embedded, mapper.store.remote) meets.
 
 Terms cross this interface as rdflib terms. Queries see the union of all named graphs as their
 default graph; the ontology lives in its own named graph (resources.ONTOLOGY_GRAPH) so that
@@ -14,26 +8,23 @@ default graph; the ontology lives in its own named graph (resources.ONTOLOGY_GRA
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.term import Identifier, Node
+from rdflib import Graph, Literal, URIRef
+from rdflib.term import Node
 
 from mapper import resources
-from mapper.errors import QueryError, StoreUnavailable
+from mapper.errors import QueryError
+from mapper.store.terms import from_ox
 
-DEFAULT_PATH = ".aims"
 META_GRAPH = "urn:aims:graph:meta"
 FINDINGS_GRAPH = "urn:aims:graph:findings"
-"""The stored validation findings (mapper.findings): derived data, not part of the AIMS."""
+"""The stored validation findings (mapper.rules.stored): derived data, not part of the AIMS."""
 _ONTOLOGY_HASH = URIRef("urn:aims:ontologyHash")
-_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 Quad = tuple[Node, Node, Node, str]
 """(subject, predicate, object, graph IRI) with rdflib terms."""
@@ -191,155 +182,3 @@ def bind_values(sparql: str, bindings: Mapping[str, Node] | None) -> str:
         elif kind == "brace" and (seen_where or not graph_template):
             return sparql[: match.end()] + values + sparql[match.end() :]
     raise QueryError("cannot bind parameters: the query has no WHERE clause")
-
-
-# --- rdflib <-> pyoxigraph terms -------------------------------------------------------------
-
-
-def to_ox(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-    """An rdflib term as a pyoxigraph term."""
-    if isinstance(term, URIRef):
-        return ox.NamedNode(str(term))
-    if isinstance(term, BNode):
-        return ox.BlankNode(str(term))
-    if isinstance(term, Literal):
-        if term.language:
-            return ox.Literal(str(term), language=term.language)
-        if term.datatype is not None:
-            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
-        return ox.Literal(str(term))
-    raise TypeError(f"cannot store {term!r}")
-
-
-def from_ox(term: object) -> Identifier:
-    """A pyoxigraph term as an rdflib term (plain strings stay plain, unlike xsd:string)."""
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if isinstance(term, ox.Literal):
-        if term.language:
-            return Literal(term.value, lang=term.language)
-        datatype = term.datatype.value
-        if datatype == _XSD_STRING:
-            return Literal(term.value)
-        return Literal(term.value, datatype=URIRef(datatype))
-    raise TypeError(f"unexpected term {term!r}")
-
-
-def _graph_name(graph: str) -> ox.NamedNode:
-    return ox.NamedNode(graph)
-
-
-# --- pyoxigraph backends ---------------------------------------------------------------------
-
-
-class OxigraphStore(Store):
-    """pyoxigraph on disk (path given) or in memory (path None)."""
-
-    def __init__(self, path: Path | None = None) -> None:
-        self.kind = "embedded" if path else "memory"
-        self.location = str(path) if path else "memory"
-        try:
-            if path is not None:
-                path.mkdir(parents=True, exist_ok=True)
-                self._store = ox.Store(str(path))
-            else:
-                self._store = ox.Store()
-        except OSError as exc:
-            raise StoreUnavailable(
-                f"cannot open the store at {path} ({exc}); is another aims process "
-                "(e.g. `aims serve`) using it? Stop it or pass another --store"
-            ) from exc
-        self.ensure_ontology()
-
-    def query(self, sparql: str, *, bindings: Mapping[str, Node] | None = None) -> QueryResult:
-        try:
-            result = self._store.query(
-                bind_values(sparql, bindings), use_default_graph_as_union=True
-            )
-        except SyntaxError as exc:
-            raise QueryError(f"SPARQL syntax error: {exc}") from exc
-        if isinstance(result, ox.QueryBoolean):
-            return QueryResult(kind="ask", boolean=bool(result))
-        if isinstance(result, ox.QuerySolutions):
-            variables = [v.value for v in result.variables]
-            rows: list[tuple[Node | None, ...]] = [
-                tuple(None if sol[v] is None else from_ox(sol[v]) for v in variables)
-                for sol in result
-            ]
-            return QueryResult(kind="select", variables=variables, rows=rows)
-        graph = Graph()
-        for triple in result:
-            graph.add((from_ox(triple.subject), from_ox(triple.predicate), from_ox(triple.object)))
-        return QueryResult(kind="graph", graph=graph)
-
-    def update(self, sparql: str) -> None:
-        try:
-            self._store.update(sparql)
-        except SyntaxError as exc:
-            raise QueryError(f"SPARQL update syntax error: {exc}") from exc
-
-    def add_quads(self, quads: Iterable[Quad]) -> None:
-        self._store.extend(
-            ox.Quad(to_ox(s), to_ox(p), to_ox(o), _graph_name(g))  # type: ignore[arg-type]
-            for s, p, o, g in quads
-        )
-
-    def load(self, data: bytes, *, format: str, graph: str) -> None:
-        """Parse and add a serialisation into one graph, in one transaction."""
-        fmt = {"nt": ox.RdfFormat.N_TRIPLES, "turtle": ox.RdfFormat.TURTLE}[format]
-        self._store.load(data, format=fmt, to_graph=_graph_name(graph))
-
-    def load_nquads(self, data: bytes) -> None:
-        self._store.load(data, format=ox.RdfFormat.N_QUADS)
-
-    def drop_graph(self, graph: str) -> None:
-        name = _graph_name(graph)
-        if self._store.contains_named_graph(name):
-            self._store.remove_graph(name)
-
-    def graphs(self) -> list[str]:
-        return sorted(g.value for g in self._store.named_graphs() if isinstance(g, ox.NamedNode))
-
-    def quads(self, graph: str | None = None) -> Iterator[Quad]:
-        name = _graph_name(graph) if graph else None
-        for q in self._store.quads_for_pattern(None, None, None, name):
-            if isinstance(q.graph_name, ox.NamedNode):
-                yield (from_ox(q.subject), from_ox(q.predicate), from_ox(q.object),
-                       q.graph_name.value)
-
-    def close(self) -> None:
-        if self.kind == "embedded":
-            self._store.flush()
-        del self._store
-
-
-# --- choosing a backend ----------------------------------------------------------------------
-
-_REMOTE = re.compile(r"^https?://", re.IGNORECASE)
-
-
-def store_location(location: str | None = None) -> str:
-    """The store named by the argument, else $AIMS_STORE, else ./.aims."""
-    return location or os.environ.get("AIMS_STORE") or DEFAULT_PATH
-
-
-def open_store(location: str | None = None) -> Store:
-    """Open (creating on first use) the store named by `location` / $AIMS_STORE.
-
-    `memory` gives an in-memory store, an http(s) URL a remote SPARQL endpoint, anything else
-    a folder for the embedded store.
-
-    >>> store = open_store("memory")
-    >>> store.kind, store.query("ASK { ?s a <http://www.w3.org/2002/07/owl#Class> }").boolean
-    ('memory', True)
-    """
-    where = store_location(location)
-    if where == "memory":
-        return OxigraphStore(None)
-    if _REMOTE.match(where):
-        from mapper.remote import RemoteStore
-
-        return RemoteStore.from_settings(where)
-    return OxigraphStore(Path(where))

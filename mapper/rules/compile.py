@@ -2,7 +2,7 @@
 
 Each constraint of each shape (a *check*) becomes one SELECT returning `?this` (the focus node)
 and, where SHACL reports one, `?value`; the rule id, severity, path, source shape and message
-template are constants of the check, so `mapper.validate.build_report` turns the rows into the
+template are constants of the check, so `mapper.rules.results.build_report` turns the rows into the
 same findings as pyshacl. The queries run through `Store.query`, on the embedded store and on a
 remote SPARQL endpoint alike: nothing is copied into rdflib except the labels and owners of the
 nodes that have findings.
@@ -43,10 +43,11 @@ from rdflib.namespace import SH
 from rdflib.term import Node
 
 from mapper import resources
-from mapper import validate as V
 from mapper.errors import NotFound
+from mapper.rules import catalogue as C
+from mapper.rules import results as V
+from mapper.rules.results import Finding, RawResult, Report, concerned_nodes, find_system
 from mapper.store import Store
-from mapper.validate import Finding, RawResult, Report, concerned_nodes, find_system
 from mapper.vocab import AIMS
 
 AS_OF_SLOT = "{{AS_OF}}"
@@ -764,9 +765,9 @@ def for_remote(sparql: str, shapes: Graph | None = None) -> str:
 
     - `?k rdfs:subClassOf* C` becomes `VALUES ?k { C and its subclasses }`, the closure taken
       from the ontology (as `Facts` does for owners). Virtuoso evaluates a `*` path whose subject
-      is bound row by row wrongly (mapper.queries.for_backend), and the bounded alternation
-      used there makes Virtuoso's SQL explode (a rule has up to 7 class tests, 5^7 unions);
-      subclass axioms outside the ontology graph are not followed on a remote endpoint.
+      is bound row by row wrongly (mapper.questions.queries.for_backend), and the bounded
+      alternation used there makes Virtuoso's SQL explode (a rule has up to 7 class tests, 5^7
+      unions); subclass axioms outside the ontology graph are not followed on a remote endpoint.
     - `FILTER NOT EXISTS` stays as written (the caller compiles with `anti_joins=False`): the
       MINUS copies `_anti_joins` makes for pyoxigraph are mis-evaluated by Virtuoso (GATE-08).
     - an OPTIONAL inside an EXISTS block whose variables meet the block's other patterns only
@@ -944,7 +945,7 @@ _OWNER_PROPS = {AIMS.businessOwner, AIMS.accountableOwner, AIMS.owner, AIMS.auth
 
 class Facts:
     """The few facts labels and owners need, for given nodes only, answering the two graph calls
-    mapper.validate.label / owner make (`objects`, `transitive_objects`), from dicts."""
+    mapper.rules.results.label / owner make (`objects`, `transitive_objects`), from dicts."""
 
     def __init__(self) -> None:
         self._by: dict[tuple[Node, Node], list[Node]] = defaultdict(list)
@@ -1010,25 +1011,25 @@ class _Constants:
 def _constants(source_shape: Node, path: Node | None) -> _Constants | None:
     """What build_report derives from the shapes for a source shape: the same helpers, once."""
     shapes = resources.shapes()
-    rule_shape = V._rule_shape(shapes, source_shape)
+    rule_shape = C._rule_shape(shapes, source_shape)
     if rule_shape is None:
         return None
     rule_id = str(shapes.value(rule_shape, AIMS.ruleId))
     if isinstance(path, BNode):
         path = shapes.value(source_shape, SH.path) or path
     template = shapes.value(source_shape, SH.message) or shapes.value(rule_shape, SH.message)
-    clauses = sorted({V.clause_notation(c) for c in shapes.objects(rule_shape, AIMS.clause)},
-                     key=V._clause_key) or V._catalogue()[rule_id].clauses
+    clauses = sorted({C.clause_notation(c) for c in shapes.objects(rule_shape, AIMS.clause)},
+                     key=C._clause_key) or C._catalogue()[rule_id].clauses
     return _Constants(
         rule=rule_id, clauses=clauses,
         template=str(template) if template is not None else f"{rule_id} not met",
         path=path, path_text=V.path_text(shapes, path) if path is not None else None,
-        source=V._text(source_shape))
+        source=C._text(source_shape))
 
 
 def to_report(store: Store, raw: Sequence[RawResult], *, as_of: date,
               rules: Sequence[str] | None = None) -> Report:
-    """Raw results as the engine-neutral Report: mapper.validate.build_report's conversion
+    """Raw results as the engine-neutral Report: mapper.rules.results.build_report's conversion
     (its label, owner and message functions), with the per-shape work done once per shape and
     labels and owners read from the store for the finding nodes only (tests/test_compiled.py
     checks the JSON equals the pyshacl engine's)."""
@@ -1057,17 +1058,17 @@ def to_report(store: Store, raw: Sequence[RawResult], *, as_of: date,
                                    value=label(value) if value is not None else "")
         finding = Finding(
             rule=const.rule, clause=list(const.clauses), severity=r.severity,
-            focus=V._text(r.focus), focus_label=focus_label, path=const.path_text,
-            value=None if value is None else V._text(value), owner=V.owner(facts, r.focus),
+            focus=C._text(r.focus), focus_label=focus_label, path=const.path_text,
+            value=None if value is None else C._text(value), owner=V.owner(facts, r.focus),
             message=message, source_shape=const.source,
             component=None if r.component is None else str(r.component),
             focus_term=r.focus, value_term=r.value, path_term=const.path,
         )
         key = (finding.rule, finding.focus, finding.path, finding.value, finding.source_shape)
         found.setdefault(key, finding)
-    order = {s: i for i, s in enumerate(V.SEVERITIES)}
+    order = {s: i for i, s in enumerate(C.SEVERITIES)}
     ordered = sorted(found.values(), key=lambda f: (
-        order.get(f.severity, 9), V._rule_key(f.rule), f.focus_label, f.focus, f.path or "",
+        order.get(f.severity, 9), C._rule_key(f.rule), f.focus_label, f.focus, f.path or "",
         f.value or ""))
     return Report(as_of=as_of, findings=ordered)
 

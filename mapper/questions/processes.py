@@ -19,9 +19,9 @@ from typing import Any
 
 import networkx as nx
 
-from mapper import queries
 from mapper.errors import InputError, MapperError
-from mapper.queries import plain, text
+from mapper.questions import queries
+from mapper.questions.queries import plain, text
 from mapper.store import Store
 from mapper.vocab import AIMS
 
