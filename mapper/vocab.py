@@ -29,6 +29,7 @@ class AIMS(DefinedNamespace):
     CommunicationRecord: URIRef
     Complaint: URIRef
     Consulted: URIRef
+    ContinuallyImprove: URIRef
     Contract: URIRef
     Control: URIRef
     CorrectiveAction: URIRef
@@ -42,6 +43,7 @@ class AIMS(DefinedNamespace):
     Document: URIRef
     DueDiligence: URIRef
     DueDiligenceArea: URIRef
+    Establish: URIRef
     Evidence: URIRef
     Exception: URIRef
     ExceptionsInput: URIRef
@@ -52,6 +54,7 @@ class AIMS(DefinedNamespace):
     HighRisk: URIRef
     HighSeverity: URIRef
     ImpactAssessment: URIRef
+    Implement: URIRef
     InDevelopment: URIRef
     Incident: URIRef
     IncidentManagement: URIRef
@@ -66,6 +69,8 @@ class AIMS(DefinedNamespace):
     LifecycleStage: URIRef
     LimitedRisk: URIRef
     LowSeverity: URIRef
+    Maintain: URIRef
+    ManagementActivity: URIRef
     ManagementReview: URIRef
     MediumSeverity: URIRef
     MinimalRisk: URIRef
@@ -124,6 +129,7 @@ class AIMS(DefinedNamespace):
     Withdrawn: URIRef
     accountableOwner: URIRef
     activeFrom: URIRef
+    activity: URIRef
     addressesClause: URIRef
     agency: URIRef
     approvalDate: URIRef
@@ -169,6 +175,7 @@ class AIMS(DefinedNamespace):
     forProcess: URIRef
     forRole: URIRef
     fromProcess: URIRef
+    gate: URIRef
     gateKind: URIRef
     handsOver: URIRef
     hasAction: URIRef

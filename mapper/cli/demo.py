@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Annotated
 
@@ -15,43 +14,31 @@ from mapper.cli.common import app
 from mapper.ingest import ingest
 from mapper.questions import processes
 from mapper.report import build_report
-from mapper.rules.results import Report
-from mapper.rules.validate import validate
+from mapper.rules.assessment import Assessment, assess, summary_text
 from mapper.store import open_store
 
 
-def _print_verdict(report: Report) -> None:
-    by_clause: dict[str, Counter[str]] = defaultdict(Counter)
-    for finding in report.findings:
-        for clause in finding.clause:
-            by_clause[clause][finding.severity] += 1
+def _print_verdict(verdict: Assessment) -> None:
+    """The assessment's clause status, for the clauses with findings."""
     typer.secho("\nVerdict per clause", bold=True)
-    for clause in sorted(by_clause, key=_clause_key):
-        counts = by_clause[clause]
-        parts = ", ".join(f"{n} {sev.lower()}{'s' if n > 1 else ''}" for sev, n in counts.items())
-        mark = "FAIL" if counts.get("Violation") else "warn"
-        typer.echo(f"  {clause:<9} {mark:<5} {parts}")
-    typer.echo("  (clauses not listed have no findings)")
+    for clause in verdict.clauses:
+        if clause["status"] == "pass":
+            continue
+        rules = ", ".join(f"{r['rule']} ({r['findings']})" for r in clause["rules"]
+                          if r["findings"])
+        typer.echo(f"  {clause['clause']:<9} {clause['status'].upper():<5} {rules}")
+    typer.echo("  (clauses not listed pass)")
 
 
-def _clause_key(notation: str) -> tuple[int, list[int]]:
-    annex = notation.startswith("A.")
-    numbers = [int(p) for p in notation.removeprefix("A.").split(".") if p.isdigit()]
-    return (1 if annex else 0, numbers)
-
-
-def _print_owners(report: Report) -> None:
-    by_owner: dict[str, list[str]] = defaultdict(list)
-    for finding in report.findings:
-        by_owner[finding.owner or "(no owner recorded)"].append(
-            f"[{finding.rule}] {finding.message}"
-        )
+def _print_people(verdict: Assessment) -> None:
+    reasons = {id(f): verdict.routes.get(i) for i, f in enumerate(verdict.findings)}
     typer.secho("\nWho must fix what", bold=True)
-    for owner in sorted(by_owner):
-        items = by_owner[owner]
-        typer.echo(f"  {owner} ({len(items)})")
-        for item in items:
-            typer.echo(f"    - {item}")
+    for person, items in verdict.by_person().items():
+        typer.echo(f"  {person} ({len(items)})")
+        for f in items:
+            route = reasons[id(f)]
+            why = f" (as {route.reason})" if route else ""
+            typer.echo(f"    - [{f.rule}] {f.message}{why}")
 
 
 @app.command()
@@ -66,9 +53,9 @@ def demo(
     """Load the demo organisation into a fresh store, validate it and trace one AI system.
 
     The organisation (Meridian Mutual Insurance, examples/meridian) has planted gaps, one or
-    more per rule; the summary shows the verdict per clause, the findings grouped by accountable
-    owner and one AI system traced from intake to monitoring. Exit code 0 (the findings are the
-    point of the demo, not an error).
+    more per rule; the summary shows the verdict per clause, the findings grouped by the person
+    responsible, one AI system traced from intake to monitoring, the audit pack and the
+    assessment's summary. Exit code 0 (the findings are the point of the demo, not an error).
 
     Example: aims demo --folder /tmp/aims-demo
     """
@@ -82,16 +69,11 @@ def demo(
         batches = ingest(store, [demo_data.folder()], actor="aims demo")
         triples = sum(b.triples for b in batches)
         typer.echo(f"loaded {len(batches)} files, {triples} triples from {demo_data.folder()}")
-        report = validate(store, as_of=as_of)
-        counts = Counter(f.severity for f in report.findings)
-        verdict = "conforms" if report.conforms else "does NOT conform"
-        typer.secho(
-            f"\nvalidated as of {as_of}: {verdict} "
-            f"({counts.get('Violation', 0)} violations, {counts.get('Warning', 0)} warnings)",
-            bold=True,
-        )
-        _print_verdict(report)
-        _print_owners(report)
+        verdict = assess(store, as_of=as_of)
+        state = "conforms" if verdict.report.conforms else "does NOT conform"
+        typer.secho(f"\nvalidated as of {as_of}: {state}", bold=True)
+        _print_verdict(verdict)
+        _print_people(verdict)
         typer.secho(f"\nTrace of {system}", bold=True)
         demo_data.print_trace(store, system, as_of)
         process_map = processes.build(store)
@@ -105,4 +87,6 @@ def demo(
         pack = build_report(store, out=folder / "audit-pack", as_of=as_of, systems=None)
         typer.secho("\nAudit pack", bold=True)
         typer.echo(f"  {pack.index}")
+        typer.secho("\nSummary", bold=True)
+        typer.echo(summary_text(verdict.summary), nl=False)
     typer.echo(f"\ndone in {time.perf_counter() - started:.1f} s")

@@ -21,6 +21,7 @@ from mapper.cli.common import (
 )
 from mapper.errors import InputError
 from mapper.questions import processes, queries, trace
+from mapper.rules.assessment import summary_text
 
 
 @app.command("query")
@@ -109,9 +110,10 @@ def gaps_command(
     store: StoreOption = None,
 ) -> None:
     """The gap report: per clause and Annex A control the rules that serve it and their status
-    (pass / warn / fail), then per in-scope AI system what each gate lacks, the share of systems
-    with no gate gap and the owners with most open findings (exit 1 when anything is missing).
-    --format json has both views; csv has the per-system matrix.
+    (pass / warn / fail), then per in-scope AI system each gate's status (pass, not reached, or
+    the findings that fail it), the order violations and supplier checks, and the assessment's
+    summary (the same as `aims validate` and the audit pack print). Exit 1 when anything is
+    missing. --format json has both views and the summary; csv has the per-system matrix.
 
     Example: aims gaps --as-of 2026-06-30 --format json
     """
@@ -129,15 +131,7 @@ def gaps_command(
         columns, rows = trace.gap_table(report)
         print_table(columns, rows, fmt=fmt.value, title=f"Gaps as of {report.as_of}")
         if fmt is TableFormat.table:
-            share = (f"{100 * report.passed_all_gates / report.systems:.0f}%"
-                     if report.systems else "n/a")
-            sys.stdout.write(f"\n{report.passed_all_gates} of {report.systems} in-scope systems "
-                             f"have no gate gap so far ({share}); systems not yet deployed have "
-                             "not reached the release gates, so the audit pack's funnel counts "
-                             "fewer as through all four.\n")
-            if report.owners:
-                sys.stdout.write("Owners with the most open findings: " + ", ".join(
-                    f"{o['owner']} ({o['open_findings']})" for o in report.owners[:5]) + "\n")
+            sys.stdout.write("\n" + summary_text(report.summary))
     if report.has_gaps:
         raise typer.Exit(1)
 

@@ -5,17 +5,16 @@ from __future__ import annotations
 import sys
 from collections import defaultdict
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from mapper.cli.common import Format, StoreOption, app, opened, parse_date, print_json, print_table
 from mapper.rules import stored as findings
+from mapper.rules.assessment import Assessment, assess, summary_text
 from mapper.rules.catalogue import rules
-from mapper.rules.results import Finding, Report
+from mapper.rules.results import Finding
 from mapper.rules.validate import validate
-
-_NO_OWNER = "(no accountable owner recorded)"
 
 
 class ReportFormat(StrEnum):
@@ -78,25 +77,36 @@ def validate_command(
             findings.refresh(opened_store, as_of=day)
         report = validate(opened_store, as_of=day, rules=rule or None, system=system,
                           engine=engine.value)
+        verdict = assess(opened_store, as_of=day, rules=rule or None, report=report)
     if fmt is ReportFormat.json:
-        print_json(report.to_dict())
+        print_json(verdict_dict(verdict))
     elif fmt is ReportFormat.turtle:
         sys.stdout.write(report.to_turtle())
     else:
-        sys.stdout.write(render_text(report))
+        sys.stdout.write(render_text(verdict))
     raise typer.Exit(0 if report.conforms else 1)
+
+
+def verdict_dict(verdict: Assessment) -> dict[str, Any]:
+    """The JSON of `aims validate` and /v1/validate: the assessment's summary, the counts by
+    severity, clause and rule, and the findings, each with its responsible person and why."""
+    report = verdict.report
+    return {"conforms": report.conforms, "as_of": report.as_of.isoformat(),
+            "summary": verdict.summary, "counts": report.summary,
+            "findings": verdict.finding_dicts()}
 
 
 def _line(f: Finding) -> str:
     return f"  {f.severity:<9} {f.rule:<9} {f.message}"
 
 
-def render_text(report: Report) -> str:
-    """The report for people: totals, findings by clause, then who must fix what."""
+def render_text(verdict: Assessment) -> str:
+    """The report for people: totals, findings by clause, who must fix what, the summary."""
+    report = verdict.report
     counts = report.summary["by_severity"]
-    verdict = "conforms" if report.conforms else "does NOT conform"
+    state = "conforms" if report.conforms else "does NOT conform"
     out = [
-        f"AIMS validation as of {report.as_of.isoformat()}: {verdict} "
+        f"AIMS validation as of {report.as_of.isoformat()}: {state} "
         f"({counts['Violation']} violations, {counts['Warning']} warnings, "
         f"{counts['Info']} infos)",
     ]
@@ -113,17 +123,17 @@ def render_text(report: Report) -> str:
         items = by_clause[clause]
         out.append(f"Clause {clause} ({len(items)})")
         out.extend(_line(f) for f in items)
-    by_owner: dict[str, list[Finding]] = defaultdict(list)
-    for f in report.findings:
-        by_owner[f.owner or _NO_OWNER].append(f)
+    reasons = {id(f): verdict.routes.get(i) for i, f in enumerate(report.findings)}
     out.append("")
     out.append("Who must fix what")
-    for name in sorted(by_owner, key=lambda n: (n == _NO_OWNER, n.lower())):
-        items = by_owner[name]
+    for name, items in verdict.by_person().items():
         violations = sum(1 for f in items if f.severity == "Violation")
         out.append(f"{name} ({len(items)}: {violations} violations)")
-        out.extend(_line(f) for f in items)
-    return "\n".join(out) + "\n"
+        for f in items:
+            route = reasons[id(f)]
+            out.append(_line(f) + (f" [as {route.reason}]" if route else ""))
+    out.append("")
+    return "\n".join(out) + "\n" + summary_text(verdict.summary)
 
 
 @app.command("rules")

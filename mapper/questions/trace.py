@@ -1,15 +1,14 @@
 """Trace one AI system end to end, and the gap matrix of all in-scope systems.
 
-Both are built from the named queries only (trace-system, systems-missing-gate,
-gate-order-violations, third-parties-without-due-diligence, improvement-loop,
-expired-exceptions, overdue-corrective-actions, ai-systems), so `aims trace`, `aims gaps`,
-`aims query` and the API give the same answers. A missing link is stated, never left out.
+The timeline comes from the named query trace-system; the missing links, gate statuses and the
+gap matrix come from the assessment (mapper.rules.assessment), so `aims trace`, `aims gaps`,
+`aims validate`, the pack and the API give the same answers. A missing link is stated, never
+left out.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
@@ -18,7 +17,8 @@ from rdflib import URIRef
 
 from mapper.errors import InputError, NotFound
 from mapper.questions import queries
-from mapper.questions.queries import plain, text
+from mapper.questions.queries import text
+from mapper.rules import catalogue
 from mapper.store import Store
 
 GATES = ("intake", "risk", "release", "post-release")
@@ -45,6 +45,8 @@ class Gap:
     area: str
     message: str
     rule: str | None = None
+    record: str | None = None
+    """The record the finding is about (on the timeline), when it is not the system itself."""
 
 
 @dataclass
@@ -62,6 +64,9 @@ class Trace:
     as_of: str
     steps: list[Step] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
+    gates: dict[str, str] = field(default_factory=dict)
+    """The four gates' status for an in-scope system (the assessment's): pass, warn, fail,
+    not reached."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data."""
@@ -166,30 +171,38 @@ def trace_system(store: Store, key: str, *, as_of: date | None = None) -> Trace:
 
 
 def _gaps_of(store: Store, trace: Trace, system: URIRef, judged: date) -> list[Gap]:
+    """The missing links: the system's gates as the assessment judges them, the order in which
+    they were passed, its suppliers, then every other finding that concerns it."""
+    from mapper.rules.assessment import assess  # the rules: heavy, only a trace needs them
+
+    verdict = assess(store, as_of=judged)
     gaps: list[Gap] = []
     if not trace.in_scope:
         gaps.append(Gap("scope", "not in the AIMS scope: the gates are not required (SCOPE-03 "
                                  "asks for a justified exclusion)"))
-    for r in queries.run(store, "systems-missing-gate", {"system": system}).dicts():
-        gaps.append(Gap(text(r["gate"]), text(r["missing"]), text(r["rule"])))
-    for r in queries.run(store, "gate-order-violations", {"system": system}).dicts():
-        needed = text(r["needed_date"])
-        when = f" (first {text(r['needed'])}: {needed})" if needed else ""
-        gaps.append(Gap("order", f"{text(r['violation'])}: {text(r['event'])} on "
-                                 f"{text(r['date'])}{when}"))
-    for r in queries.run(store, "third-parties-without-due-diligence").dicts():
-        if r["system"] == system:
-            gaps.append(Gap("supplier", f"{text(r['supplier_label']) or text(r['supplier'])}: "
-                                        f"{text(r['reason'])}", "THIRD-01"))
-    for r in queries.run(store, "improvement-loop").dicts():
-        if r["system"] == system and plain(r["broken"]):
-            gaps.append(Gap("improvement", f"{text(r['trigger_type'])} "
-                                           f"'{text(r['trigger_label'])}': {text(r['state'])}"))
-    for r in queries.run(store, "expired-exceptions", {"as_of": judged}).dicts():
-        if r["system"] == system:
-            gaps.append(Gap("exception", f"exception '{text(r['label'])}' still active after "
-                                         f"its expiry on {text(r['expiry'])}", "IMP-05"))
+    status = verdict.system(str(system))
+    shown: set[int] = set()
+    if status is not None:
+        trace.gates = {g.gate: g.status for g in status.gates}
+        for gate in status.gates:
+            for f in gate.findings:
+                gaps.append(Gap(gate.gate, f.message, f.rule, _record(f, system)))
+                shown.add(id(f))
+        gaps.extend(Gap("order", line) for line in status.order)
+        for f in status.supplier:
+            gaps.append(Gap("supplier", f.message, f.rule, _record(f, system)))
+            shown.add(id(f))
+    rules = {r.id: r for r in catalogue.rules()}
+    for f in verdict.findings_of(str(system)):
+        if id(f) not in shown:
+            area = rules[f.rule].activity if f.rule in rules else None
+            gaps.append(Gap(area or "other", f.message, f.rule, _record(f, system)))
     return gaps
+
+
+def _record(f: Any, system: URIRef) -> str | None:
+    """The record a finding names, when it is not the system itself."""
+    return None if f.focus_term == system else f.focus
 
 
 def render_text(trace: Trace) -> str:
@@ -231,15 +244,21 @@ def render_text(trace: Trace) -> str:
 
 @dataclass
 class GapReport:
-    """Per in-scope system, what each gate lacks; plus the summary figures."""
+    """Per in-scope system, what each gate lacks; plus the assessment's summary."""
 
     as_of: str
     columns: list[str]
     rows: list[dict[str, Any]]
-    systems: int
-    passed_all_gates: int
-    owners: list[dict[str, Any]]
+    summary: dict[str, Any]
     clauses: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def systems(self) -> int:
+        return int(self.summary["systems_in_scope"])
+
+    @property
+    def passed_all_gates(self) -> int:
+        return int(self.summary["systems_passing_all_gates"])
 
     @property
     def has_gaps(self) -> bool:
@@ -248,88 +267,34 @@ class GapReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data."""
-        share = self.passed_all_gates / self.systems if self.systems else None
-        return {"as_of": self.as_of, "systems": self.systems,
-                "passed_all_gates": self.passed_all_gates, "share_passed": share,
-                "rows": self.rows, "owners_with_most_open_findings": self.owners,
-                "clauses": self.clauses}
+        return {"as_of": self.as_of, "summary": self.summary, "columns": self.columns,
+                "rows": self.rows, "clauses": self.clauses}
 
 
 def gap_report(store: Store, *, as_of: date | None = None) -> GapReport:
-    """The gap matrix: one row per in-scope AI system, one column per gate and check."""
+    """The gap matrix of the assessment: one row per in-scope AI system, a column per gate
+    (its status and what fails it), the order violations and the supplier checks."""
+    from mapper.rules.assessment import assess  # the rules: heavy, only gaps needs them
+
     judged = as_of or date.today()
-    systems = [r for r in inventory(store) if r["in_scope"]]
-    by_system: dict[str, dict[str, list[str]]] = {r["system"]: {} for r in systems}
-
-    def add(system: Any, column: str, message: str) -> None:
-        cells = by_system.get(str(system))
-        if cells is not None and message not in cells.setdefault(column, []):
-            cells[column].append(message)
-
-    for r in queries.run(store, "systems-missing-gate").dicts():
-        add(r["system"], text(r["gate"]), f"{text(r['missing'])} [{text(r['rule'])}]")
-    for r in queries.run(store, "gate-order-violations").dicts():
-        add(r["system"], "order", text(r["violation"]))
-    for r in queries.run(store, "third-parties-without-due-diligence").dicts():
-        add(r["system"], "supplier", text(r["reason"]))
+    verdict = assess(store, as_of=judged)
     columns = [*GATES, "order", "supplier"]
     rows = []
-    passed = 0
-    owner_counts: Counter[str] = Counter()
-    for system in systems:
-        cells = by_system[system["system"]]
-        if not any(cells.get(g) for g in GATES):
-            passed += 1
-        count = sum(len(v) for v in cells.values())
-        if count:
-            owner_counts[system["owner_label"] or "(no owner)"] += count
+    for system in verdict.systems:
+        cells: dict[str, list[str]] = {
+            g.gate: [f"{f.message} [{f.rule}]" for f in g.findings] for g in system.gates}
+        cells["order"] = list(system.order)
+        cells["supplier"] = [f"{f.message} [{f.rule}]" for f in system.supplier]
         rows.append({
-            "system": system["system"], "identifier": system["identifier"] or "",
-            "label": system["label"] or "", "owner": system["owner_label"] or "",
-            "gaps": count,
-            **{c: cells.get(c, []) for c in columns},
+            "system": system.system, "identifier": system.identifier, "label": system.label,
+            "owner": system.owner, "stage": system.stage,
+            "passed_all_gates": system.passed_all_gates,
+            "status": {g.gate: g.status for g in system.gates},
+            "gaps": sum(len(v) for v in cells.values()),
+            **cells,
         })
-    for r in queries.run(store, "overdue-corrective-actions", {"as_of": judged}).dicts():
-        owner_counts[text(r["owner_label"]) or text(r["owner"]) or "(no owner)"] += 1
-    for r in queries.run(store, "expired-exceptions", {"as_of": judged}).dicts():
-        owner_counts[text(r["owner_label"]) or text(r["approver_label"]) or "(no owner)"] += 1
-    owners = [{"owner": name, "open_findings": n}
-              for name, n in sorted(owner_counts.items(), key=lambda kv: (-kv[1], kv[0]))][:10]
     return GapReport(as_of=judged.isoformat(), columns=columns, rows=rows,
-                     systems=len(systems), passed_all_gates=passed, owners=owners,
-                     clauses=clause_status(store, as_of=judged))
-
-
-def clause_status(store: Store, *, as_of: date) -> list[dict[str, Any]]:
-    """Per ISO clause and Annex A control: the rules that serve it and their status.
-
-    A rule's status is `fail` (Violation findings), `warn` (Warning findings) or `pass`; a
-    clause takes the worst status of its rules. Clauses are in catalogue order.
-    """
-    from mapper.rules import catalogue, validate  # the rule engines: only gaps needs them
-
-    report = validate.validate(store, as_of=as_of)
-    found: Counter[str] = Counter(f.rule for f in report.findings)
-    by_clause: dict[str, list[dict[str, Any]]] = {}
-    for rule in catalogue.rules():
-        status = "pass"
-        if found[rule.id]:
-            status = "fail" if rule.severity == "Violation" else "warn"
-        for clause in rule.clauses:
-            by_clause.setdefault(clause, []).append(
-                {"rule": rule.id, "severity": rule.severity, "findings": found[rule.id],
-                 "status": status})
-    worst = {"fail": 2, "warn": 1, "pass": 0}
-    return [
-        {"clause": clause, "rules": rules,
-         "status": max((r["status"] for r in rules), key=worst.__getitem__)}
-        for clause, rules in sorted(by_clause.items(), key=lambda kv: _clause_order(kv[0]))
-    ]
-
-
-def _clause_order(notation: str) -> tuple[int, list[int]]:
-    numbers = [int(p) for p in notation.removeprefix("A.").split(".") if p.isdigit()]
-    return (1 if notation.startswith("A.") else 0, numbers)
+                     summary=verdict.summary, clauses=verdict.clauses)
 
 
 def clause_table(report: GapReport) -> tuple[list[str], list[list[str]]]:
@@ -342,9 +307,16 @@ def clause_table(report: GapReport) -> tuple[list[str], list[list[str]]]:
 
 
 def gap_table(report: GapReport) -> tuple[list[str], list[list[str]]]:
-    """The matrix as strings: 'ok' or the missing items joined with '; '."""
+    """The matrix as strings: a gate's status ('pass', 'not reached') or what fails it, joined
+    with '; '; 'ok' for an empty order or supplier cell."""
     columns = ["identifier", "label", "owner", *report.columns]
     rows = [[row["identifier"], row["label"], row["owner"],
-             *("; ".join(row[c]) if row[c] else "ok" for c in report.columns)]
+             *(_cell(row, c) for c in report.columns)]
             for row in report.rows]
     return columns, rows
+
+
+def _cell(row: dict[str, Any], column: str) -> str:
+    if row[column]:
+        return "; ".join(row[column])
+    return str(row["status"].get(column, "ok"))

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from rdflib import SKOS, BNode, Graph, URIRef
+from rdflib import RDFS, SKOS, BNode, Graph, URIRef
 from rdflib.namespace import SH
 from rdflib.term import Node
 
@@ -18,6 +18,16 @@ from mapper import resources
 from mapper.vocab import AIMS
 
 SEVERITIES = ("Violation", "Warning", "Info")
+
+GATES = ("intake", "risk", "release", "post-release")
+"""The four lifecycle gates, in order (aims:GateKind; a rule names the one it guards, aims:gate)."""
+
+ACTIVITIES = ("establish", "implement", "maintain", "continually improve")
+"""The four activities of Clause 4.4 (aims:ManagementActivity), in order; a rule names its own
+(aims:activity), and the Clause 4.4 scorecard groups the rules by them."""
+
+_GATE_NAMES = {AIMS.IntakeGate: "intake", AIMS.RiskGate: "risk", AIMS.ReleaseGate: "release",
+               AIMS.PostReleaseGate: "post-release"}
 
 @dataclass(frozen=True)
 class Rule:
@@ -28,10 +38,13 @@ class Rule:
     severity: str
     description: str
     shapes: list[str] = field(default_factory=list, compare=False, repr=False)
+    gate: str | None = None
+    activity: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "clause": self.clauses, "severity": self.severity,
-                "description": self.description}
+                "description": self.description, "gate": self.gate,
+                "activity": self.activity}
 
 
 
@@ -87,7 +100,8 @@ def _catalogue() -> dict[str, Rule]:
     found: dict[str, dict[str, Any]] = {}
     for shape, rule_id in shapes.subject_objects(AIMS.ruleId):
         entry = found.setdefault(str(rule_id), {"clauses": set(), "severity": None,
-                                                "description": None, "shapes": []})
+                                                "description": None, "shapes": [],
+                                                "gate": None, "activity": None})
         entry["shapes"].append(str(shape))
         entry["clauses"].update(clause_notation(c) for c in shapes.objects(shape, AIMS.clause))
         severity = shapes.value(shape, SH.severity)
@@ -96,6 +110,12 @@ def _catalogue() -> dict[str, Rule]:
         description = shapes.value(shape, SH.description)
         if description is not None:
             entry["description"] = str(description)
+        gate = shapes.value(shape, AIMS.gate)
+        if gate is not None:
+            entry["gate"] = _GATE_NAMES[gate]
+        activity = shapes.value(shape, AIMS.activity)
+        if activity is not None:
+            entry["activity"] = str(resources.ontology().value(activity, RDFS.label))
     return {
         rule_id: Rule(
             id=rule_id,
@@ -103,6 +123,8 @@ def _catalogue() -> dict[str, Rule]:
             severity=entry["severity"] or "Violation",
             description=entry["description"] or "",
             shapes=sorted(entry["shapes"]),
+            gate=entry["gate"],
+            activity=entry["activity"],
         )
         for rule_id, entry in sorted(found.items(), key=lambda kv: _rule_key(kv[0]))
     }

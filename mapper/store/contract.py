@@ -7,11 +7,13 @@ default graph; the ontology lives in its own named graph (resources.ONTOLOGY_GRA
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyoxigraph as ox
 from rdflib import Graph, Literal, URIRef
@@ -45,11 +47,37 @@ class QueryResult:
         return [dict(zip(self.variables, row, strict=True)) for row in self.rows]
 
 
+def _counting(method: Callable[..., Any]) -> Callable[..., Any]:
+    """A write method that also bumps the store's revision (even when the write fails)."""
+
+    @functools.wraps(method)
+    def write(self: Store, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self.revision += 1
+
+    write._counts_revision = True  # type: ignore[attr-defined]
+    return write
+
+
 class Store(ABC):
     """The contract every backend meets (tests/test_store.py runs it on all three)."""
 
     kind: str = "abstract"
     location: str = ""
+    revision: int = 0
+    """Counts the writes made through this object: what was computed from the store (the
+    assessment, mapper.rules.assessment) is reused while it is unchanged."""
+
+    _WRITES = ("update", "add_quads", "load", "drop_graph", "load_nquads")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in cls._WRITES:
+            method = cls.__dict__.get(name)
+            if method is not None and not getattr(method, "_counts_revision", False):
+                setattr(cls, name, _counting(method))
 
     @abstractmethod
     def query(self, sparql: str, *, bindings: Mapping[str, Node] | None = None) -> QueryResult:
