@@ -14,7 +14,7 @@ from rdflib.namespace import SH
 
 from mapper.questions import processes, trace
 from mapper.rules import catalogue
-from mapper.rules import validate as validation
+from mapper.rules.assessment import assess
 from mapper.store import Store
 from tests.fixtures.api import auth
 from tests.fixtures.demo import demo_as_of
@@ -33,7 +33,7 @@ def test_validate_json_equals_core_and_turtle_is_a_shacl_report(
     api_client: TestClient, reader: dict[str, str], demo_store: Store
 ) -> None:
     as_of = demo_as_of()
-    expected = validation.validate(demo_store, as_of=as_of).to_dict()
+    expected = assess(demo_store, as_of=as_of).validation_dict()
     got = api_client.get("/v1/validate", params={"as_of": as_of.isoformat()}, headers=reader)
     assert got.status_code == 200
     assert got.json() == _same(expected)

@@ -86,5 +86,5 @@ def test_cli_json_on_the_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     data = json.loads(capsys.readouterr().out)
     found = {(f["rule"], f["focus"], f["severity"]) for f in data["findings"]}
     assert found == expected_rows()
-    assert data["summary"]["by_severity"]["Violation"] == sum(
+    assert data["counts"]["by_severity"]["Violation"] == data["summary"]["violations"] == sum(
         1 for _, _, severity in expected_rows() if severity == "Violation")

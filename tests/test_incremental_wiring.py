@@ -151,6 +151,6 @@ def test_api_verdict_uses_stored_findings(api_client: TestClient, demo_store: St
         response = api_client.get("/v1/validate", params={"as_of": "2026-06-30",
                                                           "engine": engine}, headers=auth(key))
         assert response.status_code == 200, response.text
-        assert "SCOPE-02" not in response.json()["summary"]["by_rule"]
+        assert "SCOPE-02" not in response.json()["counts"]["by_rule"]
     bad = api_client.get("/v1/validate", params={"engine": "nope"}, headers=auth(key))
     assert bad.status_code in (400, 422)

@@ -264,6 +264,7 @@ def test_cli_rules(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Monke
     assert code == 0
     data = json.loads(out)
     assert {"id": "GATE-03", "clause": ["6.1.2", "8.2"], "severity": "Violation",
-            "description": next(r.description for r in rules() if r.id == "GATE-03")} in data
+            "description": next(r.description for r in rules() if r.id == "GATE-03"),
+            "gate": "risk", "activity": "implement"} in data
     code, out, _ = run_cli(["rules"], capsys, monkeypatch)
     assert code == 0 and "MAINT-04" in out

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from api.deps import Reader, StateDep
+from api.routes.validation import AssessmentSummary
 from mapper.questions import trace
 
 router = APIRouter(prefix="/v1", tags=["systems"])
@@ -51,6 +52,7 @@ class GapModel(BaseModel):
     area: str
     message: str
     rule: str | None
+    record: str | None
 
 
 class TraceModel(BaseModel):
@@ -65,6 +67,7 @@ class TraceModel(BaseModel):
     as_of: str
     steps: list[StepModel]
     gaps: list[GapModel]
+    gates: dict[str, str]
 
     model_config = {"json_schema_extra": {"examples": [{
         "system": "https://meridian.example/aims/sys-claims-triage",
@@ -74,26 +77,34 @@ class TraceModel(BaseModel):
         "steps": [{"step": "intake", "record": "https://meridian.example/aims/intake-7",
                    "label": "Intake claims triage", "date": "2025-01-10",
                    "owners": ["Dana Reyes"], "evidence": [], "detail": ""}],
-        "gaps": [{"area": "risk", "message": "no risk classification", "rule": "GATE-03"}]}]}}
+        "gaps": [{"area": "risk", "message": "no risk classification", "rule": "GATE-03",
+                  "record": None}],
+        "gates": {"intake": "pass", "risk": "fail", "release": "pass",
+                  "post-release": "pass"}}]}}
 
 
 class GapReportModel(BaseModel):
     as_of: str
-    systems: int
-    passed_all_gates: int
-    share_passed: float | None
+    summary: AssessmentSummary
+    columns: list[str]
     rows: list[dict[str, Any]]
-    owners_with_most_open_findings: list[dict[str, Any]]
     clauses: list[dict[str, Any]]
 
     model_config = {"json_schema_extra": {"examples": [{
-        "as_of": "2026-06-30", "systems": 1, "passed_all_gates": 0, "share_passed": 0.0,
+        "as_of": "2026-06-30",
+        "summary": {"as_of": "2026-06-30", "conforms": False, "systems_in_scope": 1,
+                    "systems_passing_all_gates": 0, "violations": 1, "warnings": 0,
+                    "infos": 0, "findings": 1, "findings_by_person": {"Dana Reyes": 1},
+                    "findings_without_person": 0},
+        "columns": ["intake", "risk", "release", "post-release", "order", "supplier"],
         "rows": [{"system": "https://meridian.example/aims/sys-claims-triage",
                   "identifier": "SYS-CLAIMS-TRIAGE", "label": "Claims triage",
-                  "owner": "Dana Reyes", "gaps": 1, "intake": [],
-                  "risk": ["risk classification [GATE-03]"], "release": [],
-                  "post-release": [], "order": [], "supplier": []}],
-        "owners_with_most_open_findings": [{"owner": "Dana Reyes", "open_findings": 1}],
+                  "owner": "Dana Reyes", "stage": "deployed", "passed_all_gates": False,
+                  "status": {"intake": "pass", "risk": "fail", "release": "pass",
+                             "post-release": "pass"},
+                  "gaps": 1, "intake": [],
+                  "risk": ["Claims triage has no risk classification [GATE-03]"],
+                  "release": [], "post-release": [], "order": [], "supplier": []}],
         "clauses": [{"clause": "8.2", "status": "fail", "rules": [
             {"rule": "GATE-03", "severity": "Violation", "findings": 1, "status": "fail"}]}]}]}}
 
@@ -130,9 +141,10 @@ def get_system(system_id: SystemId, state: StateDep, _: Reader) -> dict[str, Any
 
 @router.get("/gaps", response_model=GapReportModel, tags=["validation"],
             summary="The gap matrix",
-            description="One row per in-scope AI system: what each gate (intake, risk, "
-            "release, post-release), the gate order and supplier due diligence lack, judged "
-            "at `as_of`; and the owners with the most open findings.")
+            description="The assessment as a matrix, judged at `as_of`: one row per in-scope AI "
+            "system with each gate's status (intake, risk, release, post-release: pass, warn, "
+            "fail, not reached) and the findings that fail it, the gate order and the supplier "
+            "checks; the clause statuses; and the `summary` (the same as /v1/validate).")
 def gaps(state: StateDep, _: Reader, as_of: AsOf = None) -> dict[str, Any]:
     with state.reading() as store:
         return trace.gap_report(store, as_of=as_of).to_dict()

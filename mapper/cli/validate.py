@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections import defaultdict
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -79,21 +79,12 @@ def validate_command(
                           engine=engine.value)
         verdict = assess(opened_store, as_of=day, rules=rule or None, report=report)
     if fmt is ReportFormat.json:
-        print_json(verdict_dict(verdict))
+        print_json(verdict.validation_dict())
     elif fmt is ReportFormat.turtle:
         sys.stdout.write(report.to_turtle())
     else:
         sys.stdout.write(render_text(verdict))
     raise typer.Exit(0 if report.conforms else 1)
-
-
-def verdict_dict(verdict: Assessment) -> dict[str, Any]:
-    """The JSON of `aims validate` and /v1/validate: the assessment's summary, the counts by
-    severity, clause and rule, and the findings, each with its responsible person and why."""
-    report = verdict.report
-    return {"conforms": report.conforms, "as_of": report.as_of.isoformat(),
-            "summary": verdict.summary, "counts": report.summary,
-            "findings": verdict.finding_dicts()}
 
 
 def _line(f: Finding) -> str:

@@ -9,6 +9,7 @@ left out.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
@@ -167,7 +168,32 @@ def trace_system(store: Store, key: str, *, as_of: date | None = None) -> Trace:
         steps=sorted((steps[k] for k in order), key=lambda s: (s.date is None, s.date or "")),
     )
     trace.gaps = _gaps_of(store, trace, system, judged)
+    _show_named_records(store, trace)
     return trace
+
+
+def _show_named_records(store: Store, trace: Trace) -> None:
+    """Put every record a missing link names on the timeline (undated ones last), and keep
+    `record` only on links that name a record (not a supplier, say)."""
+    on_timeline = {s.record for s in trace.steps}
+    named = sorted({g.record for g in trace.gaps if g.record and g.record not in on_timeline})
+    records: dict[str, dict[str, Any]] = {}
+    if named:
+        sparql = queries.for_backend(queries.get("records-named").sparql, store.kind)
+        head, brace, tail = sparql.partition("WHERE {")
+        values = " ".join(f"<{n}>" for n in named if not _BAD_IRI.search(n))
+        rows = store.query(f"{head}WHERE {{ VALUES ?node {{ {values} }}{tail}").dicts()
+        records = {text(r["node"]): {k: text(v) for k, v in r.items()} for r in rows}
+    for gap in trace.gaps:
+        if gap.record and gap.record not in on_timeline and gap.record not in records:
+            gap.record = None
+    for iri, r in records.items():
+        trace.steps.append(Step(step=r["kind"] or "record", record=iri,
+                                label=r["label"] or iri, date=r["date"] or None))
+    trace.steps.sort(key=lambda s: (s.date is None, s.date or ""))
+
+
+_BAD_IRI = re.compile(r"[<>\"{}|^`\\\s]")
 
 
 def _gaps_of(store: Store, trace: Trace, system: URIRef, judged: date) -> list[Gap]:
@@ -195,9 +221,15 @@ def _gaps_of(store: Store, trace: Trace, system: URIRef, judged: date) -> list[G
     rules = {r.id: r for r in catalogue.rules()}
     for f in verdict.findings_of(str(system)):
         if id(f) not in shown:
-            area = rules[f.rule].activity if f.rule in rules else None
-            gaps.append(Gap(area or "other", f.message, f.rule, _record(f, system)))
+            activity = rules[f.rule].activity if f.rule in rules else None
+            area = _AREAS.get(activity or "", "other")
+            gaps.append(Gap(area, f.message, f.rule, _record(f, system)))
     return gaps
+
+
+_AREAS = {"establish": "set-up", "implement": "gates", "maintain": "upkeep",
+          "continually improve": "improvement"}
+"""The missing-link area of a finding outside the gates, by its rule's Clause 4.4 activity."""
 
 
 def _record(f: Any, system: URIRef) -> str | None:
@@ -213,9 +245,10 @@ def render_text(trace: Trace) -> str:
         f"stage: {trace.stage or 'not stated'}, business owner: {trace.owner or 'none'}"
         f"{', HIGH-RISK' if trace.high_risk else ''}",
         f"  judged as of {trace.as_of}",
-        "",
-        "Timeline",
     ]
+    if trace.gates:
+        lines.append("  gates: " + ", ".join(f"{g} {s}" for g, s in trace.gates.items()))
+    lines += ["", "Timeline"]
     if not trace.steps:
         lines.append("  (no records)")
     for step in trace.steps:
@@ -307,8 +340,9 @@ def clause_table(report: GapReport) -> tuple[list[str], list[list[str]]]:
 
 
 def gap_table(report: GapReport) -> tuple[list[str], list[list[str]]]:
-    """The matrix as strings: a gate's status ('pass', 'not reached') or what fails it, joined
-    with '; '; 'ok' for an empty order or supplier cell."""
+    """The matrix as short strings: a gate's status with the rules that fail or warn it
+    ("fail GATE-03", "pass", "not reached"); 'ok' or the rules for the order and supplier
+    columns. The messages are in the JSON rows."""
     columns = ["identifier", "label", "owner", *report.columns]
     rows = [[row["identifier"], row["label"], row["owner"],
              *(_cell(row, c) for c in report.columns)]
@@ -317,6 +351,10 @@ def gap_table(report: GapReport) -> tuple[list[str], list[list[str]]]:
 
 
 def _cell(row: dict[str, Any], column: str) -> str:
-    if row[column]:
-        return "; ".join(row[column])
-    return str(row["status"].get(column, "ok"))
+    rules = sorted({m.rsplit("[", 1)[1].rstrip("]") for m in row[column] if m.endswith("]")})
+    status = row["status"].get(column)
+    if status is None:  # order, supplier
+        if not row[column]:
+            return "ok"
+        return "fail " + ", ".join(rules) if rules else f"{len(row[column])} problem(s)"
+    return f"{status} {', '.join(rules)}".strip()

@@ -43,9 +43,9 @@ from mapper.ingest.batches import list_batches
 from mapper.questions import processes, queries
 from mapper.questions import trace as tracing
 from mapper.report import charts
-from mapper.rules.catalogue import rules
-from mapper.rules.results import Finding, Report, concerned_nodes
-from mapper.rules.validate import validate
+from mapper.rules.assessment import NO_ONE, PASSED, Assessment, assess
+from mapper.rules.catalogue import GATES, rules
+from mapper.rules.results import Report, concerned_nodes
 from mapper.store import Store, open_store  # noqa: F401 (doctest)
 
 DEFAULT_TRACES = 3
@@ -84,6 +84,7 @@ class ReportResult:
     findings_json: Path
     findings_csv: Path
     graph_ttl: Path
+    assessment_json: Path
     data_hash: str
     conforms: bool
     violations: int
@@ -201,14 +202,12 @@ def _findings_by_clause(report: Report, titles: dict[str, str]) -> dict[str, lis
     return groups
 
 
-def _findings_by_owner(report: Report) -> list[dict[str, Any]]:
-    owners: dict[str, list[Finding]] = defaultdict(list)
-    for finding in report.findings:
-        owners[finding.owner or ""].append(finding)
+def _findings_by_person(verdict: Assessment) -> list[dict[str, Any]]:
+    """The assessment's findings per responsible person, the most findings first."""
     out = []
-    for owner, items in owners.items():
+    for person, items in verdict.by_person().items():
         severities = Counter(f.severity for f in items)
-        out.append({"owner": owner or "(no owner recorded)", "has_owner": bool(owner),
+        out.append({"owner": person, "has_owner": person != NO_ONE,
                     "violations": severities["Violation"], "warnings": severities["Warning"],
                     "findings": sorted(items, key=lambda f: (f.severity != "Violation", f.rule,
                                                              f.focus_label))})
@@ -216,46 +215,37 @@ def _findings_by_owner(report: Report) -> list[dict[str, Any]]:
                                       o["owner"]))
 
 
-def _funnel(store: Store, as_of: date, inventory: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per gate: systems that passed every gate so far, fell out here, or are not there yet.
-
-    The gate gaps come from mapper.questions.trace.gap_report (systems-missing-gate); a gate a
-    system has not reached yet (risk for a proposed system, release and post-release for one not
-    deployed) is not a failure.
-    """
-    gaps = tracing.gap_report(store, as_of=as_of)
-    stage = {r["system"]: (r["stage"] or "") for r in inventory}
-    remaining = list(gaps.rows)
+def _funnel(verdict: Assessment) -> dict[str, Any]:
+    """Per gate, cumulatively: the systems that passed every gate so far, fell out here, or are
+    not there yet; the statuses are the assessment's (mapper.rules.assessment)."""
+    remaining = list(verdict.systems)
     stages: list[charts.FunnelStage] = []
     fell_out: list[dict[str, Any]] = []
-    for gate in tracing.GATES:
-        failed, waiting, passed = [], [], []
-        for row in remaining:
-            current = stage.get(row["system"], "")
-            if row[gate]:
-                failed.append(row)
-            elif (gate == "risk" and current == "proposed") or (
-                    gate in ("release", "post-release") and current != "deployed"):
-                waiting.append(row)
-            else:
-                passed.append(row)
+    for gate in GATES:
+        failed = [s for s in remaining if s.gate(gate).status == "fail"]
+        waiting = [s for s in remaining if s.gate(gate).status == "not reached"]
+        passed = [s for s in remaining if s.gate(gate).status in PASSED]
         stages.append(charts.FunnelStage(gate, len(passed), len(failed), len(waiting)))
         fell_out.append({
             "gate": gate,
-            "failed": [{"identifier": r["identifier"], "label": r["label"], "owner": r["owner"],
-                        "missing": r[gate]} for r in failed],
-            "waiting": [{"identifier": r["identifier"], "label": r["label"],
-                         "stage": stage.get(r["system"], "") or "not stated"} for r in waiting],
+            "failed": [{"identifier": s.identifier, "label": s.label, "owner": s.owner,
+                        "missing": [f"{f.message} [{f.rule}]" for f in s.gate(gate).findings]}
+                       for s in failed],
+            "waiting": [{"identifier": s.identifier, "label": s.label,
+                         "stage": s.stage or "not stated"} for s in waiting],
         })
         remaining = passed
+    total = len(verdict.systems)
     return {
-        "total": gaps.systems,
+        "total": total,
         "passed_all": len(remaining),
         "stages": stages,
         "gates": fell_out,
-        "chart": charts.funnel_chart(gaps.systems, stages,
+        "chart": charts.funnel_chart(total, stages,
                                      title="In-scope AI systems through the four gates"),
-        "other": [r for r in gaps.rows if r["order"] or r["supplier"]],
+        "other": [{"identifier": s.identifier, "label": s.label, "order": s.order,
+                   "supplier": [f"{f.message} [{f.rule}]" for f in s.supplier]}
+                  for s in verdict.systems if s.order or s.supplier],
     }
 
 
@@ -295,9 +285,9 @@ def _trace(store: Store, system: str, as_of: date) -> dict[str, Any]:
     events: list[charts.Event] = []
     for step in found.steps:
         when = _as_date(step.date)
-        if when is not None:
-            kind = "problem" if step.step in _ALERT_STEPS else "record"
-            events.append(charts.Event(when, step.step, kind))
+        kind = "problem" if step.step in _ALERT_STEPS else "record"
+        events.append(charts.Event(when, step.step if when else f"{step.step} {step.label}",
+                                   kind))
     events.extend(charts.Event(None, f"{gap.area}: {gap.message}", "missing")
                   for gap in found.gaps)
     title = f"{found.identifier or found.system} {found.label}".strip()
@@ -375,9 +365,10 @@ def _reviews(store: Store, as_of: date) -> list[dict[str, Any]]:
 
 
 def gather(store: Store, *, as_of: date, systems: list[str] | None = None,
-           report: Report | None = None) -> dict[str, Any]:
-    """Everything the template shows, as plain data (validation runs unless `report` is given)."""
-    report = report or validate(store, as_of=as_of)
+           verdict: Assessment | None = None) -> dict[str, Any]:
+    """Everything the template shows, as plain data, rendered from the assessment."""
+    verdict = verdict or assess(store, as_of=as_of)
+    report = verdict.report
     inventory = _rows(store, "report-inventory")
     chosen = _choose_systems(store, report, inventory, systems)
     titles = _clause_titles(store)
@@ -394,12 +385,13 @@ def gather(store: Store, *, as_of: date, systems: list[str] | None = None,
         "exclusions": _rows(store, "report-scope-exclusions"),
         "batches": _batches(store),
         "report": report,
+        "summary": verdict.summary,
         "violations": severity.get("Violation", 0),
         "warnings": severity.get("Warning", 0),
         "infos": severity.get("Info", 0),
         "rules_failed": sorted({f.rule for f in report.findings if f.severity == "Violation"}),
         "process_map": _process_map(store),
-        "funnel": _funnel(store, as_of, inventory),
+        "funnel": _funnel(verdict),
         "by_clause": by_clause,
         "clause_chart": charts.bar_chart(
             [charts.Bar(f"{r['clause']} {r['title']}".strip(), r["violations"], r["warnings"])
@@ -407,7 +399,7 @@ def gather(store: Store, *, as_of: date, systems: list[str] | None = None,
         "control_chart": charts.bar_chart(
             [charts.Bar(f"{r['clause']} {r['title']}".strip(), r["violations"], r["warnings"])
              for r in by_clause["controls"]], title="Findings per Annex A control"),
-        "by_owner": _findings_by_owner(report),
+        "by_owner": _findings_by_person(verdict),
         "traces": [_trace(store, system, as_of) for system in chosen],
         "inventory": inventory,
         "raci": _raci(store),
@@ -512,8 +504,9 @@ def build_report(
     triples = len(data)
     ttl = _serialise(data)
     data_hash = hashlib.sha256(ttl).hexdigest()
-    report = validate(store, as_of=as_of)
-    context = gather(store, as_of=as_of, systems=systems, report=report)
+    verdict = assess(store, as_of=as_of)
+    report = verdict.report
+    context = gather(store, as_of=as_of, systems=systems, verdict=verdict)
     traced = [t["trace"].identifier or t["trace"].system for t in context["traces"]]
     context.update(
         data_hash=data_hash,
@@ -529,14 +522,18 @@ def build_report(
         raise InputError(f"cannot create the output folder: {exc}", ref=str(out)) from None
     result = ReportResult(
         out=out, index=out / "index.html", findings_json=out / "findings.json",
-        findings_csv=out / "findings.csv", graph_ttl=out / "graph.ttl", data_hash=data_hash,
+        findings_csv=out / "findings.csv", graph_ttl=out / "graph.ttl",
+        assessment_json=out / "assessment.json", data_hash=data_hash,
         conforms=report.conforms, violations=context["violations"],
         warnings=context["warnings"], systems=traced,
     )
     _write(result.graph_ttl, ttl)
-    _write(result.findings_json, (json.dumps(report.to_dict(), indent=2, ensure_ascii=False)
+    _write(result.findings_json, (json.dumps(verdict.validation_dict(), indent=2,
+                                             ensure_ascii=False)
                                   + "\n").encode("utf-8"))
     _write(result.findings_csv, findings_csv(report).encode("utf-8"))
+    _write(result.assessment_json, (json.dumps(verdict.to_dict(), indent=2, ensure_ascii=False)
+                                    + "\n").encode("utf-8"))
     _write(result.index, html.encode("utf-8"))
     return result
 

@@ -155,7 +155,8 @@ def funnel_chart(total: int, stages: Sequence[FunnelStage], *, title: str) -> Ma
 
 @dataclass(frozen=True)
 class Event:
-    """A point on a system's timeline; kind is `record`, `problem` or `missing` (undated)."""
+    """A point on a system's timeline; kind is `record`, `problem` or `missing`. An event
+    without a date is listed under the axis: a missing link, or an undated record (marked so)."""
 
     when: date | None
     label: str
@@ -175,7 +176,8 @@ def timeline(events: Sequence[Event], *, title: str, as_of: date, width: int = 9
     True
     """
     dated = sorted((e for e in events if e.when is not None), key=lambda e: e.when or as_of)
-    missing = [e for e in events if e.when is None]
+    # undated records first, then the missing links
+    missing = sorted((e for e in events if e.when is None), key=lambda e: e.kind == "missing")
     left, right, axis_y, lane_height, char = 16, 16, 40, 15, 6.1
     plot = width - left - right
     start = dated[0].when if dated else as_of
@@ -227,11 +229,13 @@ def timeline(events: Sequence[Event], *, title: str, as_of: date, width: int = 9
         )
     y = axis_y + 16 + lane_height * rows + 6
     for event in missing:
+        colour = COLOURS["violation"] if event.kind == "missing" else COLOURS["muted"]
+        prefix = "missing" if event.kind == "missing" else "no date"
         parts.append(
             f"<rect x='{left}' y='{y}' width='12' height='12' fill='none' "
-            f"stroke='{COLOURS['violation']}' stroke-dasharray='3 2' stroke-width='1.5'/>"
-            f"<text x='{left + 18}' y='{y + 10}' font-size='11' fill='{COLOURS['violation']}'>"
-            f"missing: {escape(_clip(event.label, 140))}</text>"
+            f"stroke='{colour}' stroke-dasharray='3 2' stroke-width='1.5'/>"
+            f"<text x='{left + 18}' y='{y + 10}' font-size='11' fill='{colour}'>"
+            f"{prefix}: {escape(_clip(event.label, 140))}</text>"
         )
         y += 20
     return _svg(width, height, "".join(parts), title=title, css_class="chart timeline")

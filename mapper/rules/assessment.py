@@ -104,6 +104,8 @@ def _links(store: Store, nodes: Iterable[Node]) -> _Links:
                             _with_values(sparql, "node", [URIRef("urn:aims:none")]))
         for row in found.dicts():
             node, rank = row["node"], int(text(row["rank"]) or 9)
+            if node is None:
+                continue
             if rank == 3:
                 systems[node].add(str(row["via"]))
             if row["person"] is None:
@@ -262,6 +264,13 @@ class Assessment:
             out.append({**f.to_dict(), "owner": route.person if route else None,
                         "owner_reason": route.reason if route else None})
         return out
+
+    def validation_dict(self) -> dict[str, Any]:
+        """The JSON of `aims validate`, /v1/validate and the pack's findings.json: the summary,
+        the counts by severity, clause and rule, and the findings with their persons."""
+        return {"conforms": self.report.conforms, "as_of": self.as_of.isoformat(),
+                "summary": self.summary, "counts": self.report.summary,
+                "findings": self.finding_dicts()}
 
     def to_dict(self) -> dict[str, Any]:
         """assessment.json: the summary, systems, clauses, scorecard and routed findings."""
@@ -428,7 +437,8 @@ def _scorecard(store: Store, report: Report) -> list[dict[str, Any]]:
         entries = [{"rule": rule.id, "severity": rule.severity, "findings": found[rule.id],
                     "status": _rule_status(rule, found[rule.id])}
                    for rule in catalogue.rules() if rule.activity == activity]
-        status = max((e["status"] for e in entries), key=_WORST.__getitem__, default="pass")
+        statuses = [str(e["status"]) for e in entries]
+        status = max(statuses, key=_WORST.__getitem__, default="pass")
         out.append({"activity": activity, "status": status, "rules": entries,
                     "records": records.get(activity, [])})
     return out

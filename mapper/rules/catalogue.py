@@ -111,7 +111,7 @@ def _catalogue() -> dict[str, Rule]:
         if description is not None:
             entry["description"] = str(description)
         gate = shapes.value(shape, AIMS.gate)
-        if gate is not None:
+        if isinstance(gate, URIRef):
             entry["gate"] = _GATE_NAMES[gate]
         activity = shapes.value(shape, AIMS.activity)
         if activity is not None:
