@@ -1,4 +1,5 @@
-"""`aims report`: write the audit pack (index.html, findings.json/.csv, graph.ttl) into a folder."""
+"""`aims report`: write the audit pack (index.html, assessment.json, findings.json/.csv,
+graph.ttl) into a folder."""
 
 from __future__ import annotations
 
@@ -37,10 +38,11 @@ def report(
     """Write the audit pack: one self-contained index.html an auditor opens, prints and archives.
 
     The folder gets index.html (inline CSS and SVG, no script, no network fetch, laid out for
-    A4), findings.json (as `aims validate --format json`), findings.csv and graph.ttl, the exact
-    data the pack was built from; its SHA-256 is printed in the pack. Prints the path of
-    index.html. Exit 0 when the pack is written (the findings are its content, see
-    findings.json), 2 for bad input.
+    A4), assessment.json (the assessment the pack renders: summary, per-system gates, clauses,
+    Clause 4.4 scorecard, routed findings), findings.json (as `aims validate --format json`),
+    findings.csv and graph.ttl, the exact data the pack was built from; its SHA-256 is printed
+    in the pack. Prints the path of index.html. Exit 0 when the pack is written (the findings
+    are its content, see findings.json), 2 for bad input.
 
     Example: aims report --out audit-pack --as-of 2026-06-30 --systems SYS-CLAIMS-TRIAGE
     """

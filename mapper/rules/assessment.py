@@ -22,6 +22,7 @@ The definitions, written once here (and in the README):
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -283,30 +284,33 @@ class Assessment:
         }
 
 
-_cache: dict[tuple[int, int, date, tuple[str, ...] | None], Assessment] = {}
+_cache: weakref.WeakKeyDictionary[Store, dict[tuple[Any, ...], Assessment]] = (
+    weakref.WeakKeyDictionary())
 _lock = threading.Lock()
 
 
 def assess(store: Store, *, as_of: date, rules: Sequence[str] | None = None,
            report: Report | None = None) -> Assessment:
-    """The assessment of the store as of a date (all rules, or the ids given), cached until the
-    store changes. `report` reuses findings already computed for the same date and rules."""
-    key = (id(store), store.revision, as_of, tuple(sorted(rules)) if rules else None)
-    with _lock:
-        cached = _cache.get(key)
+    """The assessment of the store as of a date (all rules, or the ids given), cached per store
+    object until a write through it changes its revision. `report` assesses a selection of
+    findings instead (e.g. `aims validate --system`), which is not cached."""
     if report is not None:  # a selection of findings (--system): not the store's assessment
         return _assess(store, report)
+    key = (store.revision, as_of, tuple(sorted(rules)) if rules else None)
+    with _lock:
+        cached = _cache.get(store, {}).get(key)
     if cached is not None:
         return cached
     from mapper.rules.validate import validate  # the engines: only a cache miss needs them
 
     result = _assess(store, validate(store, as_of=as_of, rules=rules))
     with _lock:
-        for old in [k for k in _cache if k[0] == key[0] and k[1] != key[1]]:
-            del _cache[old]
-        if len(_cache) > 32:
-            _cache.clear()
-        _cache[key] = result
+        entries = _cache.setdefault(store, {})
+        for old in [k for k in entries if k[0] != store.revision]:
+            del entries[old]
+        if len(entries) > 16:
+            entries.clear()
+        entries[key] = result
     return result
 
 
