@@ -49,7 +49,6 @@ _WORST = {"fail": 3, "warn": 2, "pass": 1, "not reached": 0}
 _NOT_REACHED = {"risk": {"proposed"}, "release": None, "post-release": None}
 """Stages for which a gate is not reached yet; None: every stage but deployed."""
 
-_CHUNK = 2000
 
 
 # --- routing findings to people ----------------------------------------------------------
@@ -74,14 +73,6 @@ class Route:
         return f"{self.role} of {self.via}"
 
 
-def _with_values(sparql: str, variable: str, nodes: Sequence[Node]) -> str:
-    """The query with its variable pre-bound to many IRIs (a VALUES block opening WHERE)."""
-    values = " ".join(f"<{n}>" for n in nodes)
-    head, brace, tail = sparql.partition("WHERE {")
-    assert brace, "the query has no 'WHERE {'"
-    return f"{head}WHERE {{ VALUES ?{variable} {{ {values} }}{tail}"
-
-
 @dataclass
 class _Links:
     routes: dict[Node, Route]
@@ -90,42 +81,61 @@ class _Links:
 
 
 def _links(store: Store, nodes: Iterable[Node]) -> _Links:
-    """Best route and the AI systems concerned, per node, from queries/responsible-person.rq."""
+    """Best route and the AI systems concerned, per node, from queries/responsible-person.rq.
+
+    The query runs once over the whole store and the rows of the wanted nodes are kept: the
+    store evaluates the chain's UNION branches in full whatever is bound (a VALUES block per
+    chunk of nodes made it quadratic: 129 s at 10,000 systems), and in full once it is linear.
+    """
+    wanted = set(nodes)
     query = queries.get("responsible-person")
-    sparql = queries.for_backend(query.sparql, store.kind)
-    wanted = sorted({n for n in nodes if isinstance(n, URIRef) and _plain_iri(n)}, key=str)
-    best: dict[Node, Route] = {}
+    found = store.query(queries.for_backend(query.sparql, store.kind))
+    rows: list[tuple[Node | None, int, str, Node, Node | None]] = []
     systems: dict[Node, set[str]] = defaultdict(set)
+    for node, rank_term, role_term, via, person in found.rows:
+        rank = int(text(rank_term) or 9)
+        if rank != 5 and node not in wanted or via is None:
+            continue
+        if rank == 3 and node is not None:
+            systems[node].add(str(via))
+        if person is not None:
+            rows.append((node, rank, text(role_term), via, person))
+    names = _names(store, {n for _, _, _, via, person in rows for n in (via, person)})
+    best: dict[Node, Route] = {}
     top: Route | None = None
-    for start in range(0, max(len(wanted), 1), _CHUNK):
-        chunk = wanted[start:start + _CHUNK]
-        if not chunk and start:
-            break
-        found = store.query(_with_values(sparql, "node", chunk) if chunk else
-                            _with_values(sparql, "node", [URIRef("urn:aims:none")]))
-        for row in found.dicts():
-            node, rank = row["node"], int(text(row["rank"]) or 9)
-            if node is None:
-                continue
-            if rank == 3:
-                systems[node].add(str(row["via"]))
-            if row["person"] is None:
-                continue
-            route = Route(rank, text(row["person_label"]), text(row["role"]),
-                          text(row["via_label"]))
-            if rank == 5:
-                if top is None or (route.person, route.via) < (top.person, top.via):
-                    top = route
-                continue
-            current = best.get(node)
-            if current is None or (rank, route.person, route.via) < (
-                    current.rank, current.person, current.via):
-                best[node] = route
+    for node, rank, role, via, person in rows:
+        # a system or process by its identifier; a role by its name
+        route = Route(rank, names[person][1], role, names[via][1 if rank == 5 else 0])
+        if rank == 5:
+            if top is None or (route.person, route.via) < (top.person, top.via):
+                top = route
+            continue
+        assert node is not None
+        current = best.get(node)
+        if current is None or (rank, route.person, route.via) < (
+                current.rank, current.person, current.via):
+            best[node] = route
     return _Links(best, systems, top)
 
 
-def _plain_iri(node: URIRef) -> bool:
-    return not any(c in str(node) for c in '<>"{}|^`\\ \n\t')
+_CHUNK = 2000
+
+
+def _names(store: Store, nodes: Iterable[Node | None]) -> dict[Node | None, tuple[str, str]]:
+    """(identifier else label, label else identifier) of each node, from queries/node-labels.rq
+    with the nodes bound in chunks (a plain lookup, so binding keeps it linear)."""
+    iris = sorted({n for n in nodes if isinstance(n, URIRef)}, key=str)
+    sparql = queries.for_backend(queries.get("node-labels").sparql, store.kind)
+    head, brace, tail = sparql.partition("WHERE {")
+    assert brace, "node-labels.rq has no 'WHERE {'"
+    out: dict[Node | None, tuple[str, str]] = {n: (str(n), str(n)) for n in iris}
+    for start in range(0, len(iris), _CHUNK):
+        values = " ".join(f"<{n}>" for n in iris[start:start + _CHUNK])
+        for node, identifier, label in store.query(
+                f"{head}WHERE {{ VALUES ?node {{ {values} }}{tail}").rows:
+            ident, name = text(identifier), text(label)
+            out[node] = (ident or name or str(node), name or ident or str(node))
+    return out
 
 
 def route_findings(store: Store, report: Report) -> dict[int, Route | None]:
