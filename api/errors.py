@@ -194,6 +194,13 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, OSError):
+        # the store's files (or a snapshot of them) could not be read or written: a fault of
+        # the server's storage, not a bug in a request; logged with its traceback
+        incident = uuid.uuid4().hex[:12]
+        log.error("incident %s on %s %s: storage fault", incident, request.method,
+                  request.url.path, exc_info=exc)
+        return error_response(503, "server_fault", FAULT_MESSAGE, ref=incident)
     return _internal(exc, request)
 
 

@@ -13,7 +13,7 @@ from SPARQLWrapper import CSV, JSON, SPARQLWrapper
 
 from mapper.store.remote import RemoteStore
 from tests.fixtures.api import auth
-from tests.fixtures.remote import TEST_MAX_ROWS, Virtuoso
+from tests.fixtures.remote import TEST_MAX_ROWS, Virtuoso, start_virtuoso
 from tests.test_api_hostile import FORMULA, Server, launch, stop
 
 pytestmark = pytest.mark.remote
@@ -99,3 +99,30 @@ def test_csv_from_the_remote_store_is_neutralised(server: Server) -> None:
     body = _wrapper(server, "SELECT ?l WHERE { <urn:test:rs-b> <urn:test:label> ?l }", fmt=CSV)
     assert isinstance(body, bytes)
     assert body.decode().splitlines() == ["l", f"'{FORMULA}"]
+
+
+def test_an_unreachable_store_is_a_503_that_names_nothing(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A private Virtuoso stopped under a running server: /sparql and a named query answer
+    503 with a generic message and a reference; the endpoint's address is only in the log."""
+    folder = tmp_path_factory.mktemp("remote-down")
+    with start_virtuoso(folder / "virtuoso") as private:
+        running = launch(folder, private.query_url, private.env())
+        try:
+            assert running.sparql("reader", "ASK {}").status_code == 200
+        except BaseException:
+            stop(running)
+            raise
+    try:
+        address = private.query_url.split("/sparql")[0].removeprefix("http://")
+        for response in (running.sparql("reader", "ASK {}"),
+                         httpx.get(f"{running.url}/v1/queries/ai-systems", timeout=60,
+                                   headers=auth(running.key("reader")))):
+            assert response.status_code == 503, response.text
+            body = response.json()
+            assert body["error"] == "store_unavailable" and address not in response.text
+            assert body["ref"] and len(body["ref"]) == 12
+            log = running.log.read_text(errors="replace")
+            assert any(body["ref"] in line and address in line for line in log.splitlines())
+    finally:
+        stop(running)
