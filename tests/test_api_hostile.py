@@ -306,3 +306,34 @@ def test_init_honours_aims_store_and_the_store_option(tmp_path: Path) -> None:
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "from-option").is_dir() and not (tmp_path / ".aims").exists()
+
+
+def test_rss_watchdog_stops_a_worker_that_has_no_cap(tmp_path: Path) -> None:
+    """Where the worker cannot cap its address space (here: told no allowance, as on a
+    platform without RLIMIT_AS), the API's watchdog on its RSS stops the query instead."""
+    import pyoxigraph as ox
+
+    from api.sparql import WorkerDied, _Worker
+
+    native = ox.Store(str(tmp_path / "store"))
+    native.extend([ox.Quad(ox.NamedNode(f"urn:s{i}"), ox.NamedNode("urn:p"),
+                           ox.Literal("x" * 40), ox.NamedNode("urn:g")) for i in range(SIZE)])
+    native.flush()
+    native.backup(str(tmp_path / "snapshot"))
+    del native
+    worker = _Worker()
+    try:
+        header, _ = worker.call({"op": "hello", "memory_mb": 0}, timeout=60)
+        assert header["limited"] is False
+        worker.limited, worker.rss_cap = False, (worker._rss() or 0) + 200 * 1024 * 1024
+        worker.call({"op": "open", "kind": "disk", "path": str(tmp_path / "snapshot")},
+                    timeout=60)
+        request = {"op": "query", "query": HEAVY_SORT, "accept": None, "max": 10,
+                   "default_graph": None, "named_graphs": None, "dataset_in_query": False,
+                   "remote": None}
+        started = time.monotonic()
+        with pytest.raises(WorkerDied):
+            worker.call(request, timeout=30)
+        assert time.monotonic() - started < 10 and worker.died_of_memory()
+    finally:
+        worker.kill()
