@@ -73,3 +73,12 @@ def test_findings_csv_is_neutralised() -> None:
     finding = Finding("R-1", ["4.4"], "Violation", "urn:x", "@x", None, FORMULA, None, "m")
     row = list(csv.reader(io.StringIO(findings_csv(Report(date(2026, 6, 30), [finding])))))[1]
     assert "'@x" in row and "'" + FORMULA in row
+
+
+def test_sparql_tsv_stays_valid_sparql_results() -> None:
+    """Neutralising keeps TSV results readable as SPARQL TSV (pyoxigraph's parser)."""
+    values = [ox.Literal('a"b\\c\td\nz', language="en"), ox.NamedNode("urn:x"), None,
+              ox.Literal("5", datatype=ox.NamedNode(XSD + "integer"))]
+    body = serialize_solutions(["a", "b", "c", "d"], [values], "tsv")
+    [solution] = list(ox.parse_query_results(body, format=ox.QueryResultsFormat.TSV))
+    assert [solution[v] for v in "abcd"] == values
