@@ -2,12 +2,17 @@
 
 Every error answer is `{"error": code, "message": what to fix, "ref": where or null}`.
 Anything that is not a MapperError or an HTTP error is a bug: it is logged with a reference
-id and answered 500 with that id only, never the exception text.
+id and answered 500 with that id only, never the exception text. A server fault (the store
+cannot be reached or read, the API key file is damaged) is answered the same way with 503:
+a generic message and a reference id, the detail (paths, addresses, causes) only in the log.
+A `Refusal` (busy, over a per-key share, a query stopped by a limit) is 429 or 503 with a
+`Retry-After` header and a message that says which limit.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from typing import Any
 
@@ -20,6 +25,53 @@ from starlette.exceptions import HTTPException
 from mapper.errors import InputError, MapperError, NotFound, QueryError, StoreUnavailable
 
 log = logging.getLogger("aims.api")
+
+
+class Refusal(MapperError):
+    """A request the server will not serve now; `retry_after` seconds is worth a new try."""
+
+    status = 503
+    code = "busy"
+
+    def __init__(self, message: str, *, ref: str | None = None,
+                 retry_after: float | None = None) -> None:
+        super().__init__(message, ref=ref)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str] | None:
+        """The Retry-After header, in whole seconds (at least 1)."""
+        if self.retry_after is None:
+            return None
+        return {"Retry-After": str(max(1, math.ceil(self.retry_after)))}
+
+
+class Busy(Refusal):
+    """Every worker busy and the queue full, or the store held by a write past the timeout."""
+
+    code = "busy"
+
+
+class TooManyQueries(Refusal):
+    """A key already runs its share of queries (429)."""
+
+    status = 429
+    code = "too_many_requests"
+
+
+class QueryTimeout(Refusal):
+    """A query stopped at the time limit (503, distinct from a 400 `bad_query`)."""
+
+    code = "query_timeout"
+
+
+class ResourceLimit(Refusal):
+    """A query stopped at the memory limit of its worker."""
+
+    code = "resource_limit"
+
+
+FAULT_MESSAGE = ("the server cannot answer this request now (a fault on the server side); "
+                 "try again later, and quote the reference to the operator")
 
 STATUS: dict[type[MapperError], int] = {
     InputError: 422,
@@ -39,6 +91,7 @@ _HTTP_CODES = {
     413: "too_large",
     415: "unsupported_media_type",
     422: "invalid_input",
+    429: "too_many_requests",
     503: "store_unavailable",
 }
 
@@ -72,7 +125,8 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     413: _describe(413, "The request body is larger than the configured limit."),
     422: _describe(422, "Bad input: a parameter, file, row or column to fix."),
     500: _describe(500, "A bug: logged on the server under the `ref` id."),
-    503: _describe(503, "The store cannot be reached."),
+    503: _describe(503, "A server fault (the store cannot be reached or read): logged on the "
+                        "server under the `ref` id; or busy: try again after `Retry-After`."),
 }
 """Error responses documented on every operation."""
 
@@ -102,8 +156,19 @@ def _internal(exc: BaseException, request: Request) -> JSONResponse:
     )
 
 
+def _fault(exc: MapperError, request: Request) -> JSONResponse:
+    incident = uuid.uuid4().hex[:12]
+    log.error("incident %s on %s %s: %s (%s)", incident, request.method, request.url.path,
+              exc, type(exc).__name__)
+    return error_response(503, exc.code, FAULT_MESSAGE, ref=incident)
+
+
 async def _mapper_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, MapperError)
+    if isinstance(exc, Refusal):
+        return error_response(exc.status, exc.code, exc.message, exc.ref, headers=exc.headers())
+    if isinstance(exc, StoreUnavailable):
+        return _fault(exc, request)
     status = status_of(exc)
     if status is None:
         return _internal(exc, request)
@@ -129,6 +194,13 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, OSError):
+        # the store's files (or a snapshot of them) could not be read or written: a fault of
+        # the server's storage, not a bug in a request; logged with its traceback
+        incident = uuid.uuid4().hex[:12]
+        log.error("incident %s on %s %s: storage fault", incident, request.method,
+                  request.url.path, exc_info=exc)
+        return error_response(503, "server_fault", FAULT_MESSAGE, ref=incident)
     return _internal(exc, request)
 
 

@@ -45,6 +45,17 @@ class Settings:
     """Most rows (SELECT) or triples (CONSTRUCT/DESCRIBE) a /sparql answer may hold."""
     sparql_workers: int = 2
     """Worker processes running /sparql queries in parallel."""
+    sparql_per_key: int = 1
+    """/sparql queries one API key may have running or waiting at once; beyond it, 429."""
+    sparql_queue: int = 8
+    """/sparql queries that may wait for a free worker; beyond it, 503 `busy`."""
+    sparql_memory_mb: int = 1024
+    """Memory a /sparql worker may take for one query (address space on Linux, else RSS);
+    a query past it is stopped with 503 `resource_limit`."""
+    sparql_max_query: int = 100_000
+    """Longest /sparql query text, in characters; longer: 400."""
+    sparql_max_depth: int = 64
+    """Deepest nesting of { } ( ) [ ] in a /sparql query; deeper: 400 (before parsing)."""
     lock_timeout: float = 120.0
     """Seconds a request waits for a running write (or, a write, for running reads): 503."""
     title: str = "AIMS Graph API"
@@ -57,8 +68,9 @@ class Settings:
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
         """Settings from AIMS_STORE, AIMS_API_KEYS, AIMS_MAX_BODY_BYTES, AIMS_SPARQL_TIMEOUT,
-        AIMS_SPARQL_MAX_RESULTS, AIMS_SPARQL_WORKERS and AIMS_LOCK_TIMEOUT; keyword
-        arguments win."""
+        AIMS_SPARQL_MAX_RESULTS, AIMS_SPARQL_WORKERS, AIMS_SPARQL_PER_KEY, AIMS_SPARQL_QUEUE,
+        AIMS_SPARQL_MEMORY_MB, AIMS_SPARQL_MAX_QUERY, AIMS_SPARQL_MAX_DEPTH and
+        AIMS_LOCK_TIMEOUT; keyword arguments win."""
         keys = os.environ.get("AIMS_API_KEYS")
         values: dict[str, object] = {
             "store": os.environ.get("AIMS_STORE") or None,
@@ -69,6 +81,11 @@ class Settings:
                 _env_number("AIMS_SPARQL_MAX_RESULTS", cls.sparql_max_results)
             ),
             "sparql_workers": int(_env_number("AIMS_SPARQL_WORKERS", cls.sparql_workers)),
+            "sparql_per_key": int(_env_number("AIMS_SPARQL_PER_KEY", cls.sparql_per_key)),
+            "sparql_queue": int(_env_number("AIMS_SPARQL_QUEUE", cls.sparql_queue)),
+            "sparql_memory_mb": int(_env_number("AIMS_SPARQL_MEMORY_MB", cls.sparql_memory_mb)),
+            "sparql_max_query": int(_env_number("AIMS_SPARQL_MAX_QUERY", cls.sparql_max_query)),
+            "sparql_max_depth": int(_env_number("AIMS_SPARQL_MAX_DEPTH", cls.sparql_max_depth)),
             "lock_timeout": _env_number("AIMS_LOCK_TIMEOUT", cls.lock_timeout),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})

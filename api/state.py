@@ -4,7 +4,7 @@ The embedded store admits one process at a time, so the app opens it once (lifes
 request uses that one handle. Reads run in parallel; a write (ingest, batch delete) takes the
 lock exclusively, so a request never sees a write half done (a replacing ingest adds the new
 graph, then drops the old one), and bumps `generation` so the /sparql workers refresh their
-snapshot. Nobody waits forever: past `lock_timeout` a request gets 503.
+snapshot. Nobody waits forever: past `lock_timeout` a request gets 503 `busy` with Retry-After.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from api.errors import Busy
 from api.settings import Settings
 from mapper.apikeys import KeyRing
-from mapper.errors import StoreUnavailable
 from mapper.store import Store
 
 if TYPE_CHECKING:
@@ -93,6 +93,10 @@ class AppState:
     SPARQL constraints) holds this lock. Validation is CPU-bound Python, so running two at
     once would gain nothing anyway."""
 
+    def _busy(self) -> Busy:
+        timeout = self.settings.lock_timeout
+        return Busy(_BUSY.format(timeout), retry_after=timeout)
+
     @contextmanager
     def writing(self) -> Iterator[Store]:
         """The store, for one write that readers see whole or not at all."""
@@ -103,13 +107,13 @@ class AppState:
                 finally:
                     self.generation += 1
         except TimeoutError:
-            raise StoreUnavailable(_BUSY.format(self.settings.lock_timeout)) from None
+            raise self._busy() from None
 
     @contextmanager
     def validating(self) -> Iterator[Store]:
         """The store, for a validation run: read-locked, one validation at a time."""
         if not self.rdflib_parser.acquire(timeout=self.settings.lock_timeout):
-            raise StoreUnavailable(_BUSY.format(self.settings.lock_timeout))
+            raise self._busy()
         try:
             with self.reading() as store:
                 yield store
@@ -123,4 +127,4 @@ class AppState:
             with self.lock.read(self.settings.lock_timeout):
                 yield self.store
         except TimeoutError:
-            raise StoreUnavailable(_BUSY.format(self.settings.lock_timeout)) from None
+            raise self._busy() from None

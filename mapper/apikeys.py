@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from mapper.errors import InputError, NotFound
+from mapper.errors import InputError, NotFound, StoreUnavailable
 from mapper.store import store_location
 
 ROLES = ("reader", "contributor", "admin")
@@ -33,6 +33,15 @@ ROLES = ("reader", "contributor", "admin")
 KEYS_ENV = "AIMS_API_KEYS"
 _PREFIX = "aims_"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
+
+
+class KeyFileDamaged(StoreUnavailable):
+    """The key file cannot be read or parsed: a server fault, not the caller's mistake.
+
+    The CLI prints the message (it names the file); the API answers 503 with a generic
+    message and logs this one (api/errors.py)."""
+
+    code = "server_fault"
 
 
 def role_allows(role: str, needed: str) -> bool:
@@ -103,16 +112,22 @@ class KeyRing:
             except FileNotFoundError:
                 self._stamp, self._keys = None, {}
                 return self._keys
+            except OSError as exc:
+                raise KeyFileDamaged(f"the API key file cannot be read ({exc.strerror}); "
+                                     "check its permissions", ref=str(self.path)) from exc
             stamp = (stat.st_mtime_ns, stat.st_size)
             if stamp == self._stamp:
                 return self._keys
             try:
                 data = json.loads(self.path.read_text(encoding="utf-8"))
                 keys = {k["name"]: ApiKey(**k) for k in data.get("keys", [])}
-            except (ValueError, KeyError, TypeError) as exc:
-                raise InputError(
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                raise KeyFileDamaged(
                     f"the API key file is damaged ({exc}); fix or delete it", ref=str(self.path)
                 ) from exc
+            except OSError as exc:
+                raise KeyFileDamaged(f"the API key file cannot be read ({exc.strerror}); "
+                                     "check its permissions", ref=str(self.path)) from exc
             self._stamp, self._keys = stamp, keys
             return keys
 

@@ -14,6 +14,7 @@ from rdflib import Graph, URIRef
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import JSON, SPARQLWrapper
 
+from mapper.apikeys import KeyRing
 from tests.fixtures.api import LiveServer, auth
 from tests.fixtures.demo import DEMO_DIR
 
@@ -37,6 +38,15 @@ INTAKE_TTL = f"""\
 """
 COUNT = ("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o "
          "FILTER(STRSTARTS(STR(?s), 'https://example.org/aims/')) }")
+
+
+def _own_key(server: LiveServer, name: str) -> str:
+    """A reader key of its own: /sparql gives each key one query at a time (429 beyond), so
+    concurrent clients each use their own key, as separate tools would."""
+    if name not in server.keys:
+        server.keys[name] = KeyRing(server.store.parent / "apikeys.json").create(
+            name=name, role="reader")
+    return server.keys[name]
 
 
 def _load_demo(server: LiveServer) -> None:
@@ -153,25 +163,25 @@ def test_readers_never_see_half_an_ingest(live_server: LiveServer, tmp_path: Pat
     failures: list[str] = []
     stop = threading.Event()
 
-    def reader(kind: str) -> None:
+    def reader(kind: str, key: str) -> None:
         with httpx.Client(timeout=60) as client:
             while not stop.is_set():
                 try:
                     if kind == "sparql":
                         r = client.get(f"{url}/sparql", params={"query": COUNT},
-                                       headers=auth(server.keys["reader"]))
+                                       headers=auth(key))
                         seen.append(int(r.json()["results"]["bindings"][0]["n"]["value"]))
                     else:
-                        r = client.get(f"{url}/v1/queries/ai-systems",
-                                       headers=auth(server.keys["reader"]))
+                        r = client.get(f"{url}/v1/queries/ai-systems", headers=auth(key))
                         r.raise_for_status()
                         r = client.post(f"{url}/sparql", data={"query": COUNT},
-                                        headers=auth(server.keys["reader"]))
+                                        headers=auth(key))
                         seen.append(int(r.json()["results"]["bindings"][0]["n"]["value"]))
                 except (httpx.HTTPError, KeyError, ValueError) as exc:
                     failures.append(repr(exc))
 
-    threads = [threading.Thread(target=reader, args=(k,)) for k in ("sparql", "rest", "sparql")]
+    threads = [threading.Thread(target=reader, args=(k, _own_key(server, f"half-{n}")))
+               for n, k in enumerate(("sparql", "rest", "sparql"))]
     for t in threads:
         t.start()
     time.sleep(0.3)
@@ -199,7 +209,6 @@ def test_parallel_mixed_requests_all_succeed(live_server: LiveServer) -> None:
     """Fresh-process parallel load on /sparql, validation and named queries: no request fails
     (rdflib's SPARQL parser is not thread-safe, so it must never run in two threads)."""
     server, url = live_server, live_server.url
-    headers = auth(server.keys["reader"])
     calls = [
         ("GET", "/sparql", {"query": "SELECT ?s WHERE { ?s a ?t } LIMIT 3"}),
         ("GET", "/sparql", {"query": "ASK { ?s ?p ?o FILTER(?s != ?o) }"}),
@@ -210,14 +219,15 @@ def test_parallel_mixed_requests_all_succeed(live_server: LiveServer) -> None:
     ]
     statuses: list[int] = []
 
-    def run(offset: int) -> None:
+    def run(offset: int, key: str) -> None:
         with httpx.Client(timeout=120) as client:
             for i in range(6):
                 method, path, params = calls[(offset + i) % len(calls)]
                 statuses.append(client.request(method, url + path, params=params,
-                                               headers=headers).status_code)
+                                               headers=auth(key)).status_code)
 
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(6)]
+    threads = [threading.Thread(target=run, args=(n, _own_key(server, f"mixed-{n}")))
+               for n in range(6)]
     for t in threads:
         t.start()
     for t in threads:

@@ -138,8 +138,10 @@ def test_query_over_time_limit_is_stopped(demo_store: Store, tmp_path: Path,
         started = time.monotonic()
         response = _get(client, key, HEAVY)
         elapsed = time.monotonic() - started
-        assert response.status_code == 400
+        assert response.status_code == 503, response.text
+        assert response.json()["error"] == "query_timeout"
         assert "time limit" in response.json()["message"]
+        assert response.headers["Retry-After"] == "1"
         assert elapsed < 5
         # the worker running it is gone (killed), not left computing
         assert worker.proc.poll() is not None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
@@ -13,6 +11,7 @@ from pydantic import BaseModel
 from api.deps import Reader, StateDep
 from api.sparql import negotiate
 from mapper.questions import queries
+from mapper.tabular import csv_text
 
 router = APIRouter(prefix="/v1/queries", tags=["queries"])
 
@@ -49,11 +48,6 @@ class QueryAnswer(BaseModel):
         "query": "expired-exceptions", "columns": ["exception", "label", "expiry"],
         "rows": [{"exception": "https://example.org/exc/EXC-3", "label": "Legacy chatbot",
                   "expiry": "2026-03-31"}]}]}}
-
-
-def safe_cell(value: str) -> str:
-    """A CSV cell a spreadsheet will not run as a formula."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def _info(query: queries.NamedQuery) -> QueryInfo:
@@ -94,10 +88,6 @@ def run_query(
         result = queries.run(store, query, dict(request.query_params))
     if fmt == "csv":
         columns, rows = queries.result_table(result)
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\r\n")
-        writer.writerow(columns)
-        writer.writerows([safe_cell(v) for v in row] for row in rows)
-        return Response(buf.getvalue(), media_type="text/csv; charset=utf-8")
+        return Response(csv_text(columns, rows), media_type="text/csv; charset=utf-8")
     return QueryAnswer(query=query.name, columns=list(result.variables),
                        rows=queries.result_dicts(result))

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from api.auth import Principal
 from api.deps import Reader, StateDep
 from mapper.errors import QueryError
 
@@ -18,9 +19,13 @@ _DESCRIPTION = (
     "POST `application/x-www-form-urlencoded`) or as a POST body of type "
     "`application/sparql-query`. SELECT/ASK answer in SPARQL JSON (default), XML, CSV or TSV; "
     "CONSTRUCT/DESCRIBE in Turtle (default), JSON-LD, N-Triples or RDF/XML, chosen by "
-    "`Accept`. The default graph is the union of all graphs (the ontology included) unless "
-    "`default-graph-uri` is given. Updates, LOAD and SERVICE are refused (400); a query over "
-    "the time limit is stopped (400), as is an answer over the result-size limit."
+    "`Accept`. The dataset follows the SPARQL 1.1 Protocol: `default-graph-uri` / "
+    "`named-graph-uri` when given, else the query's FROM / FROM NAMED, else the default graph "
+    "is the union of all graphs (the ontology included). Updates, LOAD and SERVICE are "
+    "refused (400), as are a query text over the size or nesting limit and an answer over the "
+    "result-size limit. Each key may have one query running or waiting at a time (429 with "
+    "`Retry-After` beyond it); a query stopped at the time limit is 503 `query_timeout`, at "
+    "a worker's memory limit 503 `resource_limit`, both with `Retry-After`."
 )
 _RESPONSES: dict[int | str, dict[str, object]] = {
     200: {
@@ -37,9 +42,15 @@ _RESPONSES: dict[int | str, dict[str, object]] = {
             "application/rdf+xml": {},
         },
     },
-    400: {"description": "Syntax error, an update, LOAD or SERVICE, or a limit reached."},
+    400: {"description": "Syntax error, an update, LOAD or SERVICE, a query text over the "
+                         "size or nesting limit, or an answer over the result-size limit."},
     406: {"description": "No acceptable result format."},
     415: {"description": "A POST body that is neither a form nor application/sparql-query."},
+    429: {"description": "This key already has its share of queries running or waiting; "
+                         "try again after `Retry-After` seconds."},
+    503: {"description": "`query_timeout` (stopped at the time limit), `resource_limit` "
+                         "(stopped at the memory limit), `busy` (every worker busy and the "
+                         "queue full): try again after `Retry-After`; or a server fault."},
 }
 
 _PREFIXES = (
@@ -55,25 +66,33 @@ NamedGraphs = Annotated[list[str] | None, Query(
     alias="named-graph-uri", description="Graphs available to GRAPH clauses.")]
 
 
-async def _answer(state: StateDep, text: str | None, accept: str | None,
-                  default_graph: list[str] | None, named_graphs: list[str] | None) -> Response:
+def _caller(request: Request, principal: Principal) -> str:
+    """Whose share a query counts against: the key, or the client address without auth."""
+    if principal.name == "anonymous" and not request.app.state.aims.settings.auth:
+        return "anonymous@" + (request.client.host if request.client else "?")
+    return "key:" + principal.name
+
+
+async def _answer(request: Request, state: StateDep, principal: Principal, text: str | None,
+                  accept: str | None, default_graph: list[str] | None,
+                  named_graphs: list[str] | None) -> Response:
     if text is None:
         raise QueryError("no query: pass it as the `query` parameter or as an "
                          "application/sparql-query body", ref="query")
     media, body = await run_in_threadpool(
         state.sparql.run, text, accept=accept, default_graph=default_graph,
-        named_graphs=named_graphs)
+        named_graphs=named_graphs, key=_caller(request, principal))
     return Response(body, media_type=media, headers={"Vary": "Accept"})
 
 
 @router.get("/sparql", summary="SPARQL query (GET)", description=_DESCRIPTION,
             responses=_RESPONSES, response_class=Response)
 async def sparql_get(
-    state: StateDep, _: Reader, query: QueryParam = None,
+    request: Request, state: StateDep, principal: Reader, query: QueryParam = None,
     default_graph: DefaultGraphs = None, named_graphs: NamedGraphs = None,
     accept: Annotated[str | None, Header()] = None,
 ) -> Response:
-    return await _answer(state, query, accept, default_graph, named_graphs)
+    return await _answer(request, state, principal, query, accept, default_graph, named_graphs)
 
 
 @router.post(
@@ -88,7 +107,7 @@ async def sparql_get(
     }}},
 )
 async def sparql_post(
-    request: Request, state: StateDep, _: Reader,
+    request: Request, state: StateDep, principal: Reader,
     default_graph: DefaultGraphs = None, named_graphs: NamedGraphs = None,
     accept: Annotated[str | None, Header()] = None,
 ) -> Response:
@@ -108,4 +127,5 @@ async def sparql_post(
     else:
         raise HTTPException(415, "send the query as application/sparql-query or as a "
                             "form field `query` (application/x-www-form-urlencoded)")
-    return await _answer(state, text, accept, default_graph or None, named_graphs or None)
+    return await _answer(request, state, principal, text, accept, default_graph or None,
+                         named_graphs or None)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 from collections.abc import Iterator, Sequence
@@ -16,6 +14,7 @@ import typer
 
 from mapper.errors import InputError
 from mapper.store import Store, open_store, store_location
+from mapper.tabular import csv_text
 
 app = typer.Typer(
     name="aims",
@@ -83,14 +82,6 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
-def safe_cell(value: Any) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
 def print_table(
     columns: Sequence[str], rows: Sequence[Sequence[Any]], *, fmt: str = "table",
     title: str | None = None,
@@ -100,11 +91,7 @@ def print_table(
         print_json([dict(zip(columns, row, strict=True)) for row in rows])
         return
     if fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows([[safe_cell(v) for v in row] for row in rows])
-        sys.stdout.write(buf.getvalue())
+        sys.stdout.write(csv_text(columns, rows, lineterminator="\n"))
         return
     from rich.console import Console
     from rich.table import Table

@@ -1,4 +1,4 @@
-"""`aims init`: create an empty embedded store."""
+"""`aims init`: create an empty store (with the ontology loaded) and say where it is."""
 
 from __future__ import annotations
 
@@ -7,23 +7,29 @@ from typing import Annotated
 
 import typer
 
-from mapper.cli.common import app, opened
-from mapper.store import DEFAULT_PATH
+from mapper.cli.common import StoreOption, app, opened
+from mapper.store import store_location
 
 
 @app.command()
 def init(
     path: Annotated[
-        Path, typer.Argument(help="Folder for the embedded store.", show_default=True)
-    ] = Path(DEFAULT_PATH),
+        str | None,
+        typer.Argument(help="Folder for the embedded store (default: --store / $AIMS_STORE, "
+                            "else ./.aims).", show_default=False),
+    ] = None,
+    store: StoreOption = None,
 ) -> None:
-    """Create an empty embedded store (with the ontology loaded) and say where it is.
+    """Create an empty store (with the ontology loaded) and say where it is.
 
-    Other commands open the store named by --store / $AIMS_STORE (default ./.aims) and create
-    it on first use, so init is only needed to choose a place up front.
+    The store is PATH when given, else the one named by --store / $AIMS_STORE like every other
+    command (default ./.aims). Other commands create the store on first use, so init is only
+    needed to choose a place up front or to check that a remote endpoint answers.
 
     Example: aims init ./.aims
     """
-    with opened(str(path)) as store:
-        graphs = [g for g in store.graphs() if not g.startswith("urn:aims:graph:")]
-    typer.echo(f"store ready at {path.resolve()} ({len(graphs)} data batches)")
+    where = store_location(path or store)
+    with opened(where) as opened_store:
+        graphs = [g for g in opened_store.graphs() if not g.startswith("urn:aims:graph:")]
+        shown = str(Path(where).resolve()) if opened_store.kind == "embedded" else where
+    typer.echo(f"store ready at {shown} ({len(graphs)} data batches)")

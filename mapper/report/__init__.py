@@ -17,9 +17,7 @@ All data reaches the page through Jinja2 with autoescaping on, so a label such a
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import os
 import re
@@ -47,6 +45,7 @@ from mapper.rules.assessment import NO_ONE, PASSED, Assessment, assess
 from mapper.rules.catalogue import GATES, rules
 from mapper.rules.results import Report, concerned_nodes
 from mapper.store import Store, open_store  # noqa: F401 (doctest)
+from mapper.tabular import csv_text
 
 DEFAULT_TRACES = 3
 """How many systems the pack traces when none are chosen."""
@@ -454,16 +453,12 @@ def findings_csv(report: Report) -> str:
     >>> findings_csv(Report(date(2026, 6, 30), [f])).splitlines()[1]
     "R-1,4.4,Violation,urn:x,'=HYPERLINK(1),,,,m"
     """
-    from mapper.cli.common import safe_cell
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(_CSV_COLUMNS)
+    rows = []
     for finding in report.findings:
         row = finding.to_dict()
         row["clause"] = "; ".join(finding.clause)
-        writer.writerow([safe_cell(row[c]) for c in _CSV_COLUMNS])
-    return buffer.getvalue()
+        rows.append([row[c] for c in _CSV_COLUMNS])
+    return csv_text(_CSV_COLUMNS, rows, lineterminator="\n")
 
 
 def reproduce_command(*, out: Path | str, as_of: date, systems: list[str] | None) -> str:

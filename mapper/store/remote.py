@@ -262,7 +262,7 @@ class RemoteStore(Store):
             self.ensure_ontology()
 
     @classmethod
-    def from_settings(cls, url: str) -> RemoteStore:
+    def from_settings(cls, url: str, *, ensure_ontology: bool = True) -> RemoteStore:
         """The remote store at `url`, configured by the $AIMS_STORE_* settings (module doc)."""
         env = os.environ
         try:
@@ -279,6 +279,7 @@ class RemoteStore(Store):
             timeout=timeout,
             page_size=_int_setting("AIMS_STORE_PAGE_SIZE", 10_000),
             chunk=_int_setting("AIMS_STORE_CHUNK", 1_000),
+            ensure_ontology=ensure_ontology,
         )
 
     # --- HTTP -------------------------------------------------------------------------------
@@ -316,6 +317,22 @@ class RemoteStore(Store):
                 f"the SPARQL endpoint {url} failed ({response.status_code}): {first}"
             )
         raise QueryError(f"the SPARQL endpoint {url} refused the request: {first}")
+
+    def protocol_query(self, sparql: str, *, accept: str,
+                       default_graphs: Sequence[str] | None = None,
+                       named_graphs: Sequence[str] | None = None) -> httpx.Response:
+        """Send a query as it came to the API's /sparql (SPARQL 1.1 Protocol, POST form) with
+        its `default-graph-uri` / `named-graph-uri` parameters; the endpoint's answer.
+
+        The caller has checked the query (read-only) and bounds the answer; errors are mapped
+        as for every request (QueryError for a refused query, StoreUnavailable otherwise).
+        """
+        data: dict[str, str | list[str]] = {"query": sparql}
+        if default_graphs is not None:
+            data["default-graph-uri"] = list(default_graphs)
+        if named_graphs is not None:
+            data["named-graph-uri"] = list(named_graphs)
+        return self._send("POST", self.url, data=data, headers={"Accept": accept})
 
     def _select_json(self, sparql: str) -> tuple[dict[str, Any], httpx.Response]:
         response = self._send("POST", self.url, data={"query": sparql},
