@@ -14,15 +14,24 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from api.errors import Busy
 from api.settings import Settings
 from mapper.apikeys import KeyRing
 from mapper.store import Store
 
-if TYPE_CHECKING:
-    from api.sparql import SparqlRunner
+
+class QueryRunner(Protocol):
+    """What the app needs of the /sparql runner (api.sparql.SparqlRunner, which depends on
+    this module, not the other way round)."""
+
+    def run(self, query: str, *, accept: str | None, default_graph: list[str] | None = None,
+            named_graphs: list[str] | None = None, key: str = "anonymous") -> tuple[str, bytes]:
+        ...
+
+    def close(self) -> None:
+        ...
 
 
 class RWLock:
@@ -87,7 +96,7 @@ class AppState:
     keys: KeyRing
     lock: RWLock = field(default_factory=RWLock)
     generation: int = 0
-    sparql: SparqlRunner = field(init=False)
+    sparql: QueryRunner = field(init=False)
     rdflib_parser: threading.Lock = field(default_factory=threading.Lock)
     """rdflib's SPARQL parser (pyparsing) is not thread-safe: validation (pyshacl parses its
     SPARQL constraints) holds this lock. Validation is CPU-bound Python, so running two at
