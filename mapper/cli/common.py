@@ -41,9 +41,21 @@ StoreOption = Annotated[
 ]
 
 
+WAIT_DEFAULT = 120.0
+"""Seconds a command waits for an on-disk store another aims process holds."""
+_wait = {"seconds": WAIT_DEFAULT}
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    wait: Annotated[float, typer.Option(
+        "--wait", envvar="AIMS_WAIT", metavar="SECONDS", min=0,
+        help="Wait up to this long for an on-disk store another aims process holds (an "
+             "ingest, `aims serve`); 0 fails at once. Example: aims --wait 10 ingest data/")
+    ] = WAIT_DEFAULT,
+) -> None:
     """AIMS Graph command line."""
+    _wait["seconds"] = wait
 
 
 class Format(StrEnum):
@@ -70,7 +82,7 @@ def parse_date(value: str | None, *, option: str = "--as-of") -> date:
 @contextmanager
 def opened(location: str | None) -> Iterator[Store]:
     """Open the store named on the command line / $AIMS_STORE and close it afterwards."""
-    store = open_store(store_location(location))
+    store = open_store(store_location(location), wait=_wait["seconds"])
     try:
         yield store
     finally:

@@ -40,11 +40,12 @@ def store_location(location: str | None = None) -> str:
     return location or os.environ.get("AIMS_STORE") or DEFAULT_PATH
 
 
-def open_store(location: str | None = None) -> Store:
+def open_store(location: str | None = None, *, wait: float = 0) -> Store:
     """Open (creating on first use) the store named by `location` / $AIMS_STORE.
 
     `memory` gives an in-memory store, an http(s) URL a remote SPARQL endpoint, anything else
-    a folder for the embedded store.
+    a folder for the embedded store; `wait` seconds are waited for an embedded store another
+    process holds.
 
     >>> store = open_store("memory")
     >>> store.kind, store.query("ASK { ?s a <http://www.w3.org/2002/07/owl#Class> }").boolean
@@ -57,4 +58,4 @@ def open_store(location: str | None = None) -> Store:
         from mapper.store.remote import RemoteStore
 
         return RemoteStore.from_settings(where)
-    return OxigraphStore(Path(where))
+    return OxigraphStore(Path(where), wait=wait)

@@ -1,11 +1,18 @@
 """The embedded store: pyoxigraph on disk (RocksDB, default ./.aims) or in memory.
 
-Every write is one transaction, so a failed or killed ingest leaves nothing behind.
+Every write is one transaction, so a failed or killed ingest leaves nothing behind. One process
+holds an on-disk store at a time (RocksDB's lock); another one that opens it waits up to `wait`
+seconds for it, saying once for whom it waits (the holder writes its pid and command into
+OWNER_FILE in the store folder while it has the store open).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -16,25 +23,72 @@ from mapper.errors import QueryError, StoreUnavailable
 from mapper.store.contract import Quad, QueryResult, Store, bind_values
 from mapper.store.terms import from_ox, to_ox
 
+OWNER_FILE = "AIMS-OWNER.json"
+"""Who has the on-disk store open: {"pid", "command", "since"}; removed on close."""
+
+_RETRY_S = 0.2
+
+
+def _say(message: str) -> None:
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+
+
+def holder(path: Path) -> str:
+    """Who holds the store at `path`, as the holder wrote it ("pid 123: aims serve"), or ''."""
+    try:
+        owner = json.loads((path / OWNER_FILE).read_text(encoding="utf-8"))
+        return f"pid {owner['pid']}: {owner['command']} (since {owner['since']})"
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+
 
 class OxigraphStore(Store):
-    """pyoxigraph on disk (path given) or in memory (path None)."""
+    """pyoxigraph on disk (path given) or in memory (path None).
 
-    def __init__(self, path: Path | None = None) -> None:
+    `wait`: seconds to wait for an on-disk store another process holds (0: fail at once);
+    `notify` is told once that we wait, and for whom.
+    """
+
+    def __init__(self, path: Path | None = None, *, wait: float = 0,
+                 notify: Callable[[str], None] = _say) -> None:
         self.kind = "embedded" if path else "memory"
         self.location = str(path) if path else "memory"
-        try:
-            if path is not None:
-                path.mkdir(parents=True, exist_ok=True)
-                self._store = ox.Store(str(path))
-            else:
-                self._store = ox.Store()
-        except OSError as exc:
-            raise StoreUnavailable(
-                f"cannot open the store at {path} ({exc}); is another aims process "
-                "(e.g. `aims serve`) using it? Stop it or pass another --store"
-            ) from exc
+        self._owner: Path | None = None
+        if path is None:
+            self._store = ox.Store()
+        else:
+            self._store = self._open(path, wait, notify)
+            self._owner = path / OWNER_FILE
+            self._owner.write_text(json.dumps({
+                "pid": os.getpid(), "command": " ".join(["aims", *sys.argv[1:]])[:200],
+                "since": time.strftime("%Y-%m-%dT%H:%M:%S%z")}), encoding="utf-8")
         self.ensure_ontology()
+
+    @staticmethod
+    def _open(path: Path, wait: float, notify: Callable[[str], None]) -> ox.Store:
+        deadline = time.monotonic() + max(wait, 0)
+        told = False
+        while True:
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+                return ox.Store(str(path))
+            except OSError as exc:
+                busy = "lock" in str(exc).lower()
+                if not busy or time.monotonic() >= deadline:
+                    who = holder(path) if busy else ""
+                    waited = f" after waiting {wait:.0f} s" if busy and wait > 0 else ""
+                    raise StoreUnavailable(
+                        f"cannot open the store at {path}{waited} ({exc}); "
+                        + (f"it is held by {who}; " if who else
+                           "is another aims process (e.g. `aims serve`) using it? ")
+                        + "stop it, wait longer (--wait SECONDS) or pass another --store"
+                    ) from exc
+                if not told:
+                    who = holder(path) or "another process"
+                    notify(f"waiting up to {wait:.0f} s for the store at {path}, held by {who}")
+                    told = True
+                time.sleep(_RETRY_S)
 
     def query(self, sparql: str, *, bindings: Mapping[str, Node] | None = None) -> QueryResult:
         try:
@@ -95,6 +149,8 @@ class OxigraphStore(Store):
     def close(self) -> None:
         if self.kind == "embedded":
             self._store.flush()
+        if self._owner is not None:
+            self._owner.unlink(missing_ok=True)
         del self._store
 
 
