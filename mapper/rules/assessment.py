@@ -38,6 +38,7 @@ from mapper.rules import catalogue
 from mapper.rules.catalogue import ACTIVITIES, GATES
 from mapper.rules.results import Finding, Report
 from mapper.store import Store
+from mapper.vocab import AIMS
 
 NO_ONE = "(no one)"
 """The name under which findings without a responsible person are listed."""
@@ -73,39 +74,55 @@ class Route:
         return f"{self.role} of {self.via}"
 
 
+_CHAIN = {
+    str(AIMS.Person): (0, "the person concerned"),
+    str(AIMS.businessOwner): (1, "business owner"),
+    str(AIMS.accountableOwner): (1, "accountable owner"),
+    str(AIMS.owner): (1, "owner"),
+    str(AIMS.author): (2, "author"),
+    str(AIMS.concernsSystem): (3, "business owner"),
+    str(AIMS.forProcess): (4, "accountable owner"),
+    str(AIMS.TopManagement): (5, "top management"),
+}
+"""The links of the routing chain as queries/responsible-person.rq names them: (rank, role)."""
+
+
 @dataclass
 class _Links:
-    routes: dict[Node, Route]
-    systems: dict[Node, set[str]]
+    routes: dict[str, Route]
+    """The best route of each node (by IRI)."""
+    systems: dict[str, set[str]]
+    """The AI systems (IRIs) each node concerns."""
     top: Route | None
 
 
 def _links(store: Store, nodes: Iterable[Node]) -> _Links:
     """Best route and the AI systems concerned, per node, from queries/responsible-person.rq.
 
-    The query runs once over the whole store and the rows of the wanted nodes are kept: the
-    store evaluates the chain's UNION branches in full whatever is bound (a VALUES block per
-    chunk of nodes made it quadratic: 129 s at 10,000 systems), and in full once it is linear.
+    The query runs once over the whole store and the rows of the wanted nodes are kept: bound
+    to the nodes (VALUES), pyoxigraph evaluates the chain's UNION for every binding (100 s at
+    10,000 systems); in full it is one pass, read as plain text (no rdflib term per cell).
     """
-    wanted = set(nodes)
+    wanted = {str(n) for n in nodes if isinstance(n, URIRef)}
     query = queries.get("responsible-person")
-    found = store.query(queries.for_backend(query.sparql, store.kind))
-    rows: list[tuple[Node | None, int, str, Node, Node | None]] = []
-    systems: dict[Node, set[str]] = defaultdict(set)
-    for node, rank_term, role_term, via, person in found.rows:
-        rank = int(text(rank_term) or 9)
+    found = store.select_text(queries.for_backend(query.sparql, store.kind))
+    rows: list[tuple[str | None, int, str, str, str]] = []
+    systems: dict[str, set[str]] = defaultdict(set)
+    for node, link, via, person in found:
+        rank, role = _CHAIN.get(link or "", (9, ""))
         if rank != 5 and node not in wanted or via is None:
             continue
         if rank == 3 and node is not None:
-            systems[node].add(str(via))
+            systems[node].add(via)
         if person is not None:
-            rows.append((node, rank, text(role_term), via, person))
-    names = _names(store, {n for _, _, _, via, person in rows for n in (via, person)})
-    best: dict[Node, Route] = {}
+            rows.append((node, rank, role, via, person))
+    names = _names(store, {URIRef(n) for _, _, _, via, person in rows for n in (via, person)})
+    best: dict[str, Route] = {}
     top: Route | None = None
     for node, rank, role, via, person in rows:
         # a system or process by its identifier; a role by its name
-        route = Route(rank, names[person][1], role, names[via][1 if rank == 5 else 0])
+        route = Route(rank, names[URIRef(person)][1], role,
+                      names[URIRef(via)][1 if rank == 5 else 0])
         if rank == 5:
             if top is None or (route.person, route.via) < (top.person, top.via):
                 top = route
@@ -152,8 +169,8 @@ def route_findings(store: Store, report: Report) -> dict[int, Route | None]:
 def _route_with(links: _Links, report: Report) -> dict[int, Route | None]:
     out: dict[int, Route | None] = {}
     for i, f in enumerate(report.findings):
-        route = links.routes.get(f.focus_term) if f.focus_term is not None else None
-        value = links.routes.get(f.value_term) if f.value_term is not None else None
+        route = links.routes.get(str(f.focus_term)) if f.focus_term is not None else None
+        value = links.routes.get(str(f.value_term)) if f.value_term is not None else None
         if (route is None or route.rank > 3) and value is not None and value.role == (
                 "business owner"):
             # THIRD-01 reports the supplier and names the system it supplies as the value.
@@ -346,7 +363,7 @@ def _concerned(f: Finding, links: _Links, systems: set[str]) -> set[str]:
             return {str(term)}
     if f.focus_term is None:
         return set()
-    return links.systems.get(f.focus_term, set()) & systems
+    return links.systems.get(str(f.focus_term), set()) & systems
 
 
 def _systems(store: Store, report: Report, links: _Links

@@ -83,6 +83,13 @@ class Store(ABC):
     def query(self, sparql: str, *, bindings: Mapping[str, Node] | None = None) -> QueryResult:
         """Run a SPARQL query over the union of all graphs; bindings pre-bind variables."""
 
+    def select_text(self, sparql: str) -> list[tuple[str | None, ...]]:
+        """A SELECT's rows as the terms' text (an IRI, a literal's lexical form; None unbound):
+        for large answers whose terms are only compared and printed, without building an rdflib
+        term per cell. Backends override it with a native form."""
+        return [tuple(None if t is None else str(t) for t in row)
+                for row in self.query(sparql).rows]
+
     @abstractmethod
     def update(self, sparql: str) -> None:
         """Run a SPARQL Update request as one transaction where the backend has them."""

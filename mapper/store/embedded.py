@@ -111,6 +111,17 @@ class OxigraphStore(Store):
             graph.add((from_ox(triple.subject), from_ox(triple.predicate), from_ox(triple.object)))
         return QueryResult(kind="graph", graph=graph)
 
+    def select_text(self, sparql: str) -> list[tuple[str | None, ...]]:
+        try:
+            result = self._store.query(sparql, use_default_graph_as_union=True)
+        except SyntaxError as exc:
+            raise QueryError(f"SPARQL syntax error: {exc}") from exc
+        if not isinstance(result, ox.QuerySolutions):
+            raise QueryError("select_text needs a SELECT query")
+        variables = result.variables
+        return [tuple(None if (t := sol[v]) is None else t.value for v in variables)
+                for sol in result]
+
     def update(self, sparql: str) -> None:
         try:
             self._store.update(sparql)
