@@ -485,8 +485,8 @@ def _anti_joins(text: str, vs: _Vars) -> str:
             if not shared & _variables(triples):
                 continue
             context = _strip_filters(group)
-            private = {v: f"{v}_m{vs.new()[3:]}" for v in _variables(context) - shared}
-            local = {v: f"{v}_m{vs.new()[3:]}" for v in _variables(inner) - shared}
+            private = {v: f"{v}_m{vs.new()[3:]}" for v in sorted(_variables(context) - shared)}
+            local = {v: f"{v}_m{vs.new()[3:]}" for v in sorted(_variables(inner) - shared)}
             body = f"{_rename_vars(context, private)} {_rename_vars(inner, local)}"
             # A run on given focus nodes restricts the block too (FOCUS_SLOT): it binds ?this
             # and shares a bound variable with the group, so only the block's cost changes.
@@ -623,7 +623,7 @@ def _targets(shapes: Graph, shape: URIRef, vs: _Vars) -> tuple[str, bool]:
             raise CompileError(f"shape {_where(shape)}: sh:target must select ?this only")
         # Inlined (not a sub-SELECT) so a VALUES block on ?this restricts it; its own
         # variables get a private suffix so they cannot meet the constraint's variables.
-        own = {v: f"{v}_t{vs.new()[3:]}" for v in _variables(select.body) if v != "this"}
+        own = {v: f"{v}_t{vs.new()[3:]}" for v in sorted(_variables(select.body)) if v != "this"}
         branches.append(_rename_vars(select.body, own))
         uses_as_of = uses_as_of or select.uses_as_of
     if (shape, RDF.type, RDFS.Class) in shapes:
