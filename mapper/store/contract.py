@@ -10,16 +10,18 @@ from __future__ import annotations
 import hashlib
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
 
 import pyoxigraph as ox
-from rdflib import Graph, Literal, URIRef
+from rdflib import BNode, Graph, Literal, URIRef, Variable
 from rdflib.term import Node
 
 from mapper import resources
 from mapper.errors import QueryError
-from mapper.store.terms import from_ox
+from mapper.store.terms import TermError, from_ox, sparql_iri, sparql_string, sparql_term
 
 META_GRAPH = "urn:aims:graph:meta"
 FINDINGS_GRAPH = "urn:aims:graph:findings"
@@ -118,10 +120,10 @@ class Store(ABC):
         onto = resources.ontology()
         data = onto.serialize(format="nt", encoding="utf-8")
         digest = hashlib.sha256(data).hexdigest()
+        # Constants only, so no binding (and no parse) is needed on every store open.
+        hash_iri = sparql_iri(str(_ONTOLOGY_HASH))
         found = self.query(
-            "SELECT ?h WHERE { GRAPH ?g { ?s ?p ?h } }",
-            bindings={"g": URIRef(META_GRAPH), "s": _ONTOLOGY_HASH, "p": _ONTOLOGY_HASH},
-        )
+            f"SELECT ?h WHERE {{ GRAPH {sparql_iri(META_GRAPH)} {{ {hash_iri} {hash_iri} ?h }} }}")
         if found.rows and str(found.rows[0][0]) == digest:
             return
         self.drop_graph(resources.ONTOLOGY_GRAPH)
@@ -132,53 +134,378 @@ class Store(ABC):
 
 
 # --- binding values safely --------------------------------------------------------------------
+#
+# A query with parameters is parsed (rdflib's SPARQL parser, rdflib.plugins.sparql.parser) and
+# written back from its parse tree with every bound variable replaced by its term, escaped by
+# mapper.store.terms: in triple patterns, paths' ends, FILTERs, BINDs, EXISTS blocks and
+# sub-SELECTs alike, so a parameter reaches every place the query names it. The variable itself
+# stays visible to the outer query (a VALUES block at the top of its WHERE clause), so projecting
+# it, `SELECT *`, GROUP BY and ORDER BY on it keep working.
 
-_TOKEN = re.compile(
-    r"(?P<iri><[^<>\"{}|^`\\\s]*>)"
-    r"|(?P<str>'''.*?'''|\"\"\".*?\"\"\"|'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\")"
-    r"|(?P<comment>#[^\n]*)"
-    r"|(?P<word>[A-Za-z_]+)"
-    r"|(?P<brace>\{)",
-    re.DOTALL,
-)
-_BAD_IRI = re.compile(r"[<>\"{}|^`\\\s]")
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_AGGREGATES = {"Aggregate_Count": "COUNT", "Aggregate_Sum": "SUM", "Aggregate_Min": "MIN",
+               "Aggregate_Max": "MAX", "Aggregate_Avg": "AVG", "Aggregate_Sample": "SAMPLE",
+               "Aggregate_GroupConcat": "GROUP_CONCAT"}
+_BINARY = {"ConditionalOrExpression": "||", "ConditionalAndExpression": "&&"}
 
 
-def _term_text(term: Node) -> str:
-    if isinstance(term, URIRef) and _BAD_IRI.search(str(term)):
-        raise QueryError(f"not a valid IRI: {str(term)!r}")
+def _items(node: Any, key: str) -> list[Any]:
+    """A parse-tree value that may be one item, a list of them, or absent, as a list."""
+    value = dict.get(node, key)
+    if value is None:
+        return []
+    if isinstance(value, list | tuple) or type(value).__name__ == "ParseResults":
+        return list(value)
+    return [value]
+
+
+class SparqlWriter:
+    """Query text from rdflib's SPARQL parse tree (`parseQuery`), with bound variables replaced.
+
+    `bindings` maps a variable name to the SPARQL text of its term. A node the writer does not
+    know raises QueryError rather than being written wrongly. Subclasses add node kinds of their
+    own (mapper.rules.compile writes its run-time slots this way).
+
+    >>> from rdflib.plugins.sparql.parser import parseQuery
+    >>> SparqlWriter({"o": '"x"'}).query(parseQuery("SELECT ?s WHERE { ?s ?p ?o }"))
+    'SELECT ?s WHERE { VALUES (?o) { ("x") } ?s ?p "x" . }'
+    """
+
+    def __init__(self, bindings: Mapping[str, str] | None = None) -> None:
+        self.bindings = dict(bindings or {})
+
+    # --- terms and expressions ---------------------------------------------------------------
+
+    def var(self, v: Variable) -> str:
+        return self.bindings.get(str(v), f"?{v}")
+
+    def defined(self, v: Variable, how: str) -> str:
+        """A variable the query assigns itself (AS ?x, VALUES ?x): it cannot also be bound."""
+        if str(v) in self.bindings:
+            raise QueryError(f"cannot bind ?{v}: the query sets it itself ({how})")
+        return f"?{v}"
+
+    def term(self, node: Any) -> str:
+        if isinstance(node, Variable):
+            return self.var(node)
+        if isinstance(node, BNode):
+            return f"_:{node}"
+        if isinstance(node, URIRef | Literal):
+            try:
+                return sparql_term(node)
+            except TermError as exc:
+                raise QueryError(str(exc)) from None
+        if isinstance(node, str) and node == "UNDEF":
+            return "UNDEF"
+        name = getattr(node, "name", None)
+        if name == "pname":
+            return f"{dict.get(node, 'prefix') or ''}:{dict.get(node, 'localname') or ''}"
+        if name == "literal":
+            text = sparql_string(str(dict.get(node, "string")))
+            lang, datatype = dict.get(node, "lang"), dict.get(node, "datatype")
+            if lang:
+                return f"{text}@{lang}"
+            return f"{text}^^{self.term(datatype)}" if datatype is not None else text
+        return self.expr(node)
+
+    def expr(self, node: Any) -> str:
+        name = getattr(node, "name", None)
+        if name is None or name in ("pname", "literal"):
+            return self.term(node)
+        if name in _BINARY:
+            parts = [node["expr"], *_items(node, "other")]
+            if len(parts) == 1:
+                return self.expr(parts[0])
+            return "(" + f" {_BINARY[name]} ".join(self.expr(p) for p in parts) + ")"
+        if name == "RelationalExpression":
+            op = dict.get(node, "op")
+            if op is None:
+                return self.expr(node["expr"])
+            if op in ("IN", "NOT IN"):
+                listed = ", ".join(self.expr(e) for e in _items(node, "other"))
+                return f"({self.expr(node['expr'])} {op} ({listed}))"
+            return f"({self.expr(node['expr'])} {op} {self.expr(node['other'])})"
+        if name in ("AdditiveExpression", "MultiplicativeExpression"):
+            ops, others = _items(node, "op"), _items(node, "other")
+            if not ops:
+                return self.expr(node["expr"])
+            text = self.expr(node["expr"])
+            for op, other in zip(ops, others, strict=True):
+                text += f" {op} {self.expr(other)}"
+            return f"({text})"
+        if name in ("UnaryNot", "UnaryMinus", "UnaryPlus"):
+            sign = {"UnaryNot": "!", "UnaryMinus": "-", "UnaryPlus": "+"}[name]
+            return f"({sign}{self.expr(node['expr'])})"
+        if name in ("Builtin_EXISTS", "Builtin_NOTEXISTS"):
+            word = "EXISTS" if name == "Builtin_EXISTS" else "NOT EXISTS"
+            return f"{word} {self.group(node['graph'])}"
+        if name == "Builtin_BOUND" and str(node["arg"]) in self.bindings:
+            return "true"  # a bound parameter is bound
+        if name.startswith("Builtin_"):
+            args = [self.expr(a) for key in node for a in _items(node, key)]
+            return f"{name[len('Builtin_'):]}({', '.join(args)})"
+        if name == "Function":
+            listed = ", ".join(self.expr(a) for a in _items(node, "expr"))
+            distinct = "DISTINCT " if dict.get(node, "distinct") else ""
+            return f"{self.term(node['iri'])}({distinct}{listed})"
+        if name in _AGGREGATES:
+            distinct = "DISTINCT " if dict.get(node, "distinct") else ""
+            inner = node["vars"]
+            arg = "*" if inner == "*" else self.expr(inner)
+            separator = dict.get(node, "separator")
+            tail = f"; SEPARATOR={sparql_string(str(separator))}" if separator is not None else ""
+            return f"{_AGGREGATES[name]}({distinct}{arg}{tail})"
+        return self.other_expr(node)
+
+    def other_expr(self, node: Any) -> str:
+        raise QueryError(f"cannot bind parameters in this query: {node.name} is not supported")
+
+    # --- paths and triples ---------------------------------------------------------------------
+
+    def path(self, node: Any) -> str:
+        name = getattr(node, "name", None)
+        if name == "PathAlternative":
+            items = [self.path(p) for p in _items(node, "part")]
+            return items[0] if len(items) == 1 else "(" + "|".join(items) + ")"
+        if name == "PathSequence":
+            items = [self.path(p) for p in _items(node, "part")]
+            return items[0] if len(items) == 1 else "(" + "/".join(items) + ")"
+        if name == "PathElt":
+            part, mod = node["part"], dict.get(node, "mod") or ""
+            inner = self.path(part)
+            return f"({inner}){mod}" if mod and inner.startswith(("(", "!", "^")) \
+                else f"{inner}{mod}"
+        if name == "PathEltOrInverse":
+            return f"^({self.path(node['part'])})"
+        if name == "PathNegatedPropertySet":
+            parts = _items(node, "part")
+            if any(getattr(p, "name", None) == "InversePath" for p in parts):
+                raise QueryError("cannot bind parameters in a query with an inverse path "
+                                 "inside a negated property set (!^p)")
+            return "!(" + "|".join(self.term(p) for p in parts) + ")"
+        if name is None or name == "pname":
+            return self.term(node)
+        raise QueryError(f"cannot bind parameters in this query: path {name} is not supported")
+
+    def triples(self, flat: Iterable[Any]) -> list[str]:
+        items = list(flat)
+        return [f"{self.term(items[i])} {self.path(items[i + 1])} {self.term(items[i + 2])} ."
+                for i in range(0, len(items), 3)]
+
+    # --- graph patterns --------------------------------------------------------------------
+
+    def group(self, node: Any, first: str = "") -> str:
+        """A `{ ... }` group; `first` goes at its start (the VALUES of bound variables)."""
+        if getattr(node, "name", None) == "SubSelect":
+            inner = "{ " + self.select(node) + " }"
+            return "{ " + first + " " + inner + " }" if first else inner
+        parts = [self.part(p) for p in _items(node, "part")]
+        return "{ " + " ".join([first, *parts] if first else parts) + " }"
+
+    def part(self, node: Any) -> str:
+        name = node.name
+        if name == "TriplesBlock":
+            return " ".join(t for flat in _items(node, "triples") for t in self.triples(flat))
+        if name == "Filter":
+            return f"FILTER ({self.expr(node['expr'])})"
+        if name == "OptionalGraphPattern":
+            return f"OPTIONAL {self.group(node['graph'])}"
+        if name == "MinusGraphPattern":
+            # MINUS joins on shared variables: keep a bound one shared (as a VALUES block would).
+            graph = node["graph"]
+            used = sorted(n for n in self.bindings if Variable(n) in _variables_of(graph))
+            return f"MINUS {self.group(graph, self.values_block(used))}"
+        if name == "GroupOrUnionGraphPattern":
+            return " UNION ".join(self.group(g) for g in _items(node, "graph"))
+        if name == "GraphGraphPattern":
+            return f"GRAPH {self.term(node['term'])} {self.group(node['graph'])}"
+        if name == "ServiceGraphPattern":
+            silent = "SILENT " if dict.get(node, "silent") else ""
+            return f"SERVICE {silent}{self.term(node['term'])} {self.group(node['graph'])}"
+        if name == "Bind":
+            return f"BIND ({self.expr(node['expr'])} AS {self.defined(node['var'], 'BIND')})"
+        if name in ("InlineData", "ValuesClause"):
+            return self.inline_data(node)
+        return self.other_part(node)
+
+    def other_part(self, node: Any) -> str:
+        raise QueryError(f"cannot bind parameters in this query: {node.name} is not supported")
+
+    def inline_data(self, node: Any) -> str:
+        names = [self.defined(v, "VALUES") for v in _items(node, "var")]
+        rows = []
+        for value in _items(node, "value"):
+            if isinstance(value, list | tuple) or type(value).__name__ == "ParseResults":
+                rows.append("(" + " ".join(self.term(t) for t in value) + ")")
+            else:
+                rows.append(self.term(value) if len(names) == 1 else f"({self.term(value)})")
+        if len(names) == 1 and all(not r.startswith("(") for r in rows):
+            return f"VALUES {names[0]} {{ {' '.join(rows)} }}"
+        return f"VALUES ({' '.join(names)}) {{ {' '.join(rows)} }}"
+
+    def values_block(self, names: Sequence[str]) -> str:
+        if not names:
+            return ""
+        return (f"VALUES ({' '.join('?' + n for n in names)}) "
+                f"{{ ({' '.join(self.bindings[n] for n in names)}) }}")
+
+    # --- queries -----------------------------------------------------------------------------
+
+    def modifiers(self, node: Any) -> str:
+        out: list[str] = []
+        group = dict.get(node, "groupby")
+        if group is not None:
+            conditions = []
+            for c in _items(group, "condition"):
+                if isinstance(c, Variable):
+                    conditions.append(f"?{c}")  # stays the (outer VALUES-bound) variable
+                elif getattr(c, "name", None) == "GroupAs":
+                    conditions.append(f"({self.expr(c['expr'])} AS "
+                                      f"{self.defined(c['var'], 'GROUP BY ... AS')})")
+                else:
+                    conditions.append(f"({self.expr(c)})")
+            out.append("GROUP BY " + " ".join(conditions))
+        having = dict.get(node, "having")
+        if having is not None:
+            out.append("HAVING " + " ".join(f"({self.expr(c)})"
+                                            for c in _items(having, "condition")))
+        order = dict.get(node, "orderby")
+        if order is not None:
+            conditions = []
+            for c in _items(order, "condition"):
+                expr = dict.get(c, "expr") if getattr(c, "name", None) == "OrderCondition" else c
+                direction = dict.get(c, "order") if getattr(c, "name", None) else None
+                if direction:
+                    conditions.append(f"{direction}({self.expr(expr)})")
+                elif isinstance(expr, Variable):
+                    conditions.append(f"?{expr}")
+                else:
+                    conditions.append(f"({self.expr(expr)})")
+            out.append("ORDER BY " + " ".join(conditions))
+        limits = dict.get(node, "limitoffset")
+        if limits is not None:
+            for key in ("limit", "offset"):
+                if dict.get(limits, key) is not None:
+                    out.append(f"{key.upper()} {int(str(limits[key]))}")
+        values = dict.get(node, "valuesClause")
+        if values is not None and dict.get(values, "var") is not None:
+            out.append(self.inline_data(values))
+        return (" " + " ".join(out)) if out else ""
+
+    def datasets(self, node: Any) -> str:
+        out = []
+        for clause in _items(node, "datasetClause"):
+            if dict.get(clause, "default") is not None:
+                out.append(f"FROM {self.term(clause['default'])}")
+            else:
+                out.append(f"FROM NAMED {self.term(clause['named'])}")
+        return (" ".join(out) + " ") if out else ""
+
+    def select(self, node: Any, first: str = "") -> str:
+        head = "SELECT "
+        if dict.get(node, "modifier"):
+            head += f"{node['modifier']} "
+        projection = []
+        for item in _items(node, "projection"):
+            if dict.get(item, "evar") is not None:
+                projection.append(f"({self.expr(item['expr'])} AS "
+                                  f"{self.defined(item['evar'], 'SELECT ... AS')})")
+            else:
+                projection.append(f"?{item['var']}")  # the outer VALUES block binds it
+        head += " ".join(projection) if projection else "*"
+        return (f"{head} {self.datasets(node)}WHERE {self.group(node['where'], first)}"
+                f"{self.modifiers(node)}")
+
+    def query(self, parsed: Any) -> str:
+        """The whole query (prologue and query form), bound variables replaced."""
+        prologue, form = parsed[0], parsed[1]
+        lines = []
+        for decl in prologue:
+            if decl.name == "Base":
+                lines.append(f"BASE {sparql_iri(str(decl['iri']))}")
+            else:
+                lines.append(f"PREFIX {dict.get(decl, 'prefix') or ''}: "
+                             f"{sparql_iri(str(decl['iri']))}")
+        first = self.values_block(sorted(self.bindings))
+        if form.name == "SelectQuery":
+            body = self.select(form, first)
+        elif form.name == "AskQuery":
+            body = f"ASK {self.datasets(form)}WHERE {self.group(form['where'], first)}" \
+                   f"{self.modifiers(form)}"
+        elif form.name == "ConstructQuery":
+            where = form["where"]
+            template = _items(form, "template") if dict.get(form, "template") is not None else [
+                flat for part in _items(where, "part") for flat in _items(part, "triples")]
+            triples = " ".join(t for flat in template for t in self.triples(flat))
+            body = (f"CONSTRUCT {{ {triples} }} {self.datasets(form)}WHERE "
+                    f"{self.group(where, first)}{self.modifiers(form)}")
+        elif form.name == "DescribeQuery":
+            described = _items(form, "var")
+            what = " ".join(self.term(v) for v in described) if described else "*"
+            where = dict.get(form, "where")
+            body = f"DESCRIBE {what} {self.datasets(form)}"
+            if where is not None:
+                body += f"WHERE {self.group(where, first)}"
+            body += self.modifiers(form)
+        else:
+            raise QueryError(f"cannot bind parameters in a {form.name}")
+        return "\n".join([*lines, body])
+
+
+def _variables_of(node: Any) -> set[Variable]:
+    """Every variable named anywhere in a parse-tree node."""
+    found: set[Variable] = set()
+    todo = [node]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, Variable):
+            found.add(item)
+        elif isinstance(item, dict):
+            todo.extend(dict.values(item))
+        elif isinstance(item, list | tuple) or type(item).__name__ == "ParseResults":
+            todo.extend(item)
+    return found
+
+
+@lru_cache(maxsize=256)
+def parse_query(sparql: str) -> Any:
+    """rdflib's parse tree of a query (cached by text); QueryError naming line and column.
+
+    The tree is shared: readers must not change it (SparqlWriter only reads).
+    """
+    from pyparsing import ParseException
+    from rdflib.plugins.sparql.parser import parseQuery
+
+    try:
+        return parseQuery(sparql)
+    except ParseException as exc:
+        raise QueryError(f"SPARQL syntax error at line {exc.lineno}, column {exc.col}: "
+                         f"{exc.msg}") from None
+
+
+def _term_text(name: str, term: Node) -> str:
+    if not _VARIABLE.fullmatch(name):
+        raise QueryError(f"not a valid variable name: {name!r}")
     if not isinstance(term, URIRef | Literal):
         raise QueryError(f"only IRIs and literals can be bound as parameters, not {term!r}")
-    return term.n3()
+    try:
+        return sparql_term(term)
+    except TermError as exc:
+        raise QueryError(str(exc)) from None
 
 
 def bind_values(sparql: str, bindings: Mapping[str, Node] | None) -> str:
-    """Pre-bind variables with an inline VALUES block at the top of the WHERE clause.
+    """The query with each bound variable replaced by its term, on the parsed query.
 
-    Values are serialised as escaped RDF terms, never pasted as query text, and the same
-    mechanism serves every backend. A parameter is visible to the whole outer WHERE group
-    (filters included) but not inside sub-SELECTs.
+    The term replaces the variable wherever the query names it, sub-SELECTs, FILTERs and EXISTS
+    blocks included, and a VALUES block at the top of the outer WHERE clause keeps the variable
+    itself in the results. Terms are written by mapper.store.terms.sparql_term, never pasted as
+    query text; the same text serves every backend.
 
     >>> print(bind_values("SELECT ?x WHERE { ?x ?p ?o }", {"o": Literal('x" } ; DROP ALL ; #')}))
-    SELECT ?x WHERE { VALUES (?o) { ("x\\" } ; DROP ALL ; #") } ?x ?p ?o }
+    SELECT ?x WHERE { VALUES (?o) { ("x\\" } ; DROP ALL ; #") } ?x ?p "x\\" } ; DROP ALL ; #" . }
     """
     if not bindings:
         return sparql
-    names = sorted(bindings)
-    for name in names:
-        if not _VARIABLE.fullmatch(name):
-            raise QueryError(f"not a valid variable name: {name!r}")
-    values = " VALUES (" + " ".join(f"?{n}" for n in names) + ") { ("
-    values += " ".join(_term_text(bindings[n]) for n in names) + ") }"
-    seen_where = False
-    graph_template = False
-    for match in _TOKEN.finditer(sparql):
-        kind, text = match.lastgroup, match.group()
-        if kind == "word" and text.upper() == "WHERE":
-            seen_where = True
-        elif kind == "word" and text.upper() in ("CONSTRUCT", "DESCRIBE"):
-            graph_template = True
-        elif kind == "brace" and (seen_where or not graph_template):
-            return sparql[: match.end()] + values + sparql[match.end() :]
-    raise QueryError("cannot bind parameters: the query has no WHERE clause")
+    terms = {name: _term_text(name, term) for name, term in sorted(bindings.items())}
+    return SparqlWriter(terms).query(parse_query(sparql))
