@@ -34,13 +34,18 @@ the same in every process (the digest of mapper.rules.stored depends on it).
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
+import os
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import cache
+from pathlib import Path
 from typing import Any
 
+import rdflib
 from pyparsing import ParseResults
 from rdflib import RDF, RDFS, XSD, BNode, Graph, Literal, URIRef, Variable
 from rdflib.collection import Collection
@@ -68,6 +73,9 @@ FOCUS_SLOT = "#{{FOCUS}}\n"
 
 CHUNK = 400
 """Focus nodes per VALUES block when a run is restricted to given nodes."""
+
+
+_log = logging.getLogger(__name__)
 
 
 class CompileError(Exception):
@@ -489,35 +497,32 @@ class _Select:
     uses_as_of: bool
 
 
-@cache
-def _parsed(text: str) -> Any:
-    """rdflib's parse tree of a shape's SELECT (shared: never changed, see `_Normaliser`)."""
+def _tree(shapes: Graph, text: str, where: str, component: str) -> tuple[list[str], CompValue]:
+    """The projected variables and the normalised WHERE tree of a shape's SELECT (a fresh copy,
+    the caller's to rewrite); CompileError for anything the compiler does not support."""
+    names = _prefix_map(shapes)
+    key = hashlib.sha256(json.dumps([text, sorted(names.items())]).encode()).hexdigest()
+    known = _TREES.get(key)
+    if known is not None:
+        return known
     from pyparsing import ParseException
 
     try:
-        return parseQuery(text)
+        parsed = parseQuery(text)
     except ParseException as exc:
-        return exc
-
-
-def _parse_select(shapes: Graph, text: str, where: str, component: str, vs: _Vars) -> _Select:
-    """A shape's SELECT as a tree: the as-of read bound, class paths split, anti-joins made."""
-    parsed = _parsed(text)
-    if not isinstance(parsed, ParseResults):
-        raise CompileError(f"{where}: {component} is not valid SPARQL (line {parsed.lineno}, "
-                           f"column {parsed.col}: {parsed.msg})")
+        raise CompileError(f"{where}: {component} is not valid SPARQL (line {exc.lineno}, "
+                           f"column {exc.col}: {exc.msg})") from None
     prologue, form = parsed[0], parsed[1]
     if len(prologue):
         raise CompileError(f"{where}: {component} uses PREFIX or BASE, which the compiler does "
                            "not support (declare prefixes with sh:declare)")
     if form.name != "SelectQuery":
         raise CompileError(f"{where}: {component} is not a plain `SELECT ... WHERE {{ ... }}`")
-    for key, clause in _FORBIDDEN_CLAUSES.items():
-        if dict.get(form, key) is not None:
+    for clause_key, clause in _FORBIDDEN_CLAUSES.items():
+        if dict.get(form, clause_key) is not None:
             raise CompileError(f"{where}: {component} uses {clause}, which the compiler does "
                                "not support")
-    normaliser = _Normaliser(_prefix_map(shapes), where, component)
-    body = normaliser.node(form["where"])
+    body = _Normaliser(names, where, component).node(form["where"])
     projected = []
     for item in _items(form, "projection"):
         var = dict.get(item, "var")
@@ -529,11 +534,117 @@ def _parse_select(shapes: Graph, text: str, where: str, component: str, vs: _Var
     if not projected:
         raise CompileError(f"{where}: {component} selects *; only $this and ?value are "
                            "supported")
+    _TREES.put(key, projected, body)
+    return projected, body
+
+
+def _parse_select(shapes: Graph, text: str, where: str, component: str, vs: _Vars) -> _Select:
+    """A shape's SELECT as a tree: the as-of read bound, class paths split, anti-joins made."""
+    projected, body = _tree(shapes, text, where, component)
     uses_as_of = _bind_as_of(body, where, component)
     _split_class_paths(body, vs)
     if not vs.remote:
         _anti_joins(body, vs)
     return _Select(projected, body, uses_as_of)
+
+
+# Parsing a shape's SELECT with rdflib's (pyparsing) parser costs ~20-40 ms, five times what the
+# rest of the compiler needs for all shapes; so the normalised trees are kept between processes
+# in a JSON file of the user's cache folder, keyed by the text and the prefixes, for this
+# compiler (a digest of this module) and this rdflib. Only ever a cache: a file that cannot be
+# read, parsed or decoded is ignored, one that cannot be written is not written.
+
+
+def _encode(node: Any) -> Any:
+    if isinstance(node, Variable):
+        return {"v": str(node)}
+    if isinstance(node, URIRef):
+        return {"u": str(node)}
+    if isinstance(node, Literal):
+        return {"l": str(node), "t": str(node.datatype) if node.datatype else None,
+                "g": node.language}
+    if isinstance(node, BNode):
+        return {"b": str(node)}
+    if isinstance(node, CompValue):
+        return {"n": node.name, "k": {k: _encode(v) for k, v in node.items()}}
+    if isinstance(node, list):
+        return [_encode(v) for v in node]
+    if isinstance(node, str):
+        return node
+    raise TypeError(f"cannot keep {node!r} in the cache")
+
+
+def _decode(data: Any) -> Any:
+    if isinstance(data, list):
+        return [_decode(v) for v in data]
+    if isinstance(data, str):
+        return data
+    if "v" in data:
+        return Variable(data["v"])
+    if "u" in data:
+        return URIRef(data["u"])
+    if "l" in data:
+        return Literal(data["l"], lang=data["g"],
+                       datatype=URIRef(data["t"]) if data["t"] else None)
+    if "b" in data:
+        return BNode(data["b"])
+    return CompValue(data["n"], **{k: _decode(v) for k, v in data["k"].items()})
+
+
+class _TreeCache:
+    def __init__(self) -> None:
+        self._entries: dict[str, Any] | None = None
+        self._new = False
+
+    def file(self) -> Path:
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+        return Path(base) / "aims-graph" / f"shape-sparql-{code}-rdflib-{rdflib.__version__}.json"
+
+    def entries(self) -> dict[str, Any]:
+        if self._entries is None:
+            try:
+                data = json.loads(self.file().read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                data = {}
+            self._entries = data if isinstance(data, dict) else {}
+        return self._entries
+
+    def get(self, key: str) -> tuple[list[str], CompValue] | None:
+        entry = self.entries().get(key)
+        if entry is None:
+            return None
+        try:
+            projected, body = list(entry["projected"]), _decode(entry["where"])
+        except (KeyError, TypeError, AttributeError):
+            return None
+        if not isinstance(body, CompValue) or not all(isinstance(v, str) for v in projected):
+            return None
+        return projected, body
+
+    def put(self, key: str, projected: list[str], body: CompValue) -> None:
+        self.entries()[key] = {"projected": projected, "where": _encode(body)}
+        self._new = True
+
+    def save(self) -> None:
+        if not self._new:
+            return
+        path = self.file()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+            partial.write_text(json.dumps(self.entries(), sort_keys=True), encoding="utf-8")
+            os.replace(partial, path)
+        except OSError as exc:
+            _log.debug("compiled shape SPARQL not cached at %s: %s", path, exc)
+        self._new = False
+
+    def clear(self) -> None:
+        """Forget what was read (tests point XDG_CACHE_HOME elsewhere and start again)."""
+        self._entries, self._new = None, False
+
+
+_TREES = _TreeCache()
 
 
 def _bind_as_of(body: CompValue, where: str, component: str) -> bool:
@@ -961,6 +1072,7 @@ def compile_shapes(shapes: Graph) -> list[Check]:
                       for c in _compile_node_shape(shapes, shape))
     keys = [c.key for c in checks]
     assert len(keys) == len(set(keys)), "check keys must be unique"
+    _TREES.save()
     return checks
 
 
