@@ -140,3 +140,30 @@ def test_search_labels_answers_a_value_with_a_newline_and_an_escaped_quote(
     got = api_client.get("/v1/queries/search-labels?text=x%0A%5C%22",
                          headers=auth(api_keys["reader"]))
     assert got.status_code == 200, got.text
+
+
+def test_binding_keeps_no_reference_to_the_store(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """pyparsing leaves reference cycles through its callers' frames; were the query parsed on
+    the caller's stack, a closed on-disk store would stay locked until the garbage collector
+    ran, and the next open in the same process (the CLI tests, a server) would fail."""
+    import gc
+
+    from mapper.rules import compile as compiled
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the compiler parses too
+    where = str(tmp_path / "store")
+    gc.disable()
+    try:
+        for _ in range(2):
+            compiled._TREES.clear()
+            compiled.checks.cache_clear()
+            s = open_store(where)
+            s.query(f"SELECT ?s WHERE {{ ?s <{EX}p> ?o }}  # {tmp_path}",
+                    bindings={"o": URIRef(EX + "x")})
+            compiled.validate(s, as_of=demo_as_of(), rules=["PROC-01"])
+            s.close()
+    finally:
+        gc.enable()
+        compiled._TREES.clear()
+        compiled.checks.cache_clear()

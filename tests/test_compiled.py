@@ -275,7 +275,7 @@ def test_parsed_shape_sparql_cached_between_processes_gives_the_same_checks(
         fresh = texts()
         [cache_file] = (tmp_path / "aims-graph").glob("shape-sparql-*.json")
         with monkeypatch.context() as m:  # answered from the file: nothing is parsed
-            m.setattr(compiled, "parseQuery", _no_parse)
+            m.setattr(compiled, "parse_sparql", _no_parse)
             assert texts() == fresh
         cache_file.write_text('{"not": "a tree"', encoding="utf-8")
         assert texts() == fresh

@@ -50,7 +50,6 @@ from pyparsing import ParseResults
 from rdflib import RDF, RDFS, XSD, BNode, Graph, Literal, URIRef, Variable
 from rdflib.collection import Collection
 from rdflib.namespace import SH
-from rdflib.plugins.sparql.parser import parseQuery
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import Node
 
@@ -60,7 +59,7 @@ from mapper.rules import catalogue as C
 from mapper.rules import results as V
 from mapper.rules.results import Finding, RawResult, Report, concerned_nodes, find_system
 from mapper.store import Store
-from mapper.store.contract import SparqlWriter
+from mapper.store.contract import SparqlWriter, parse_sparql
 from mapper.store.terms import TermError, sparql_iri, sparql_term
 from mapper.vocab import AIMS
 
@@ -508,7 +507,7 @@ def _tree(shapes: Graph, text: str, where: str, component: str) -> tuple[list[st
     from pyparsing import ParseException
 
     try:
-        parsed = parseQuery(text)
+        parsed = parse_sparql(text)
     except ParseException as exc:
         raise CompileError(f"{where}: {component} is not valid SPARQL (line {exc.lineno}, "
                            f"column {exc.col}: {exc.msg})") from None

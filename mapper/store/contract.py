@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -467,6 +468,32 @@ def _variables_of(node: Any) -> set[Variable]:
     return found
 
 
+def parse_sparql(sparql: str) -> Any:
+    """rdflib's parse tree of a query; pyparsing's ParseException for a syntax error.
+
+    Parsed on a thread of its own: while backtracking, pyparsing leaves reference cycles through
+    the frames that called it, which would keep the caller's locals (an open store among them:
+    pyoxigraph then keeps the store's lock) alive until the garbage collector happens to run.
+    """
+    from rdflib.plugins.sparql.parser import parseQuery
+
+    outcome: list[Any] = []
+
+    def work() -> None:
+        try:
+            outcome.append(parseQuery(sparql))
+        except BaseException as exc:  # noqa: BLE001 - handed to the calling thread as it is
+            exc.__traceback__ = None
+            outcome.append(exc)
+
+    thread = threading.Thread(target=work, name="sparql-parse", daemon=True)
+    thread.start()
+    thread.join()
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
+
+
 @lru_cache(maxsize=256)
 def parse_query(sparql: str) -> Any:
     """rdflib's parse tree of a query (cached by text); QueryError naming line and column.
@@ -474,10 +501,9 @@ def parse_query(sparql: str) -> Any:
     The tree is shared: readers must not change it (SparqlWriter only reads).
     """
     from pyparsing import ParseException
-    from rdflib.plugins.sparql.parser import parseQuery
 
     try:
-        return parseQuery(sparql)
+        return parse_sparql(sparql)
     except ParseException as exc:
         raise QueryError(f"SPARQL syntax error at line {exc.lineno}, column {exc.col}: "
                          f"{exc.msg}") from None
