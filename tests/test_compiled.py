@@ -89,6 +89,17 @@ def _with(extra: str) -> Graph:
     ("aimsh:X-01 a sh:NodeShape ; aims:ruleId 'X-01' ; sh:targetClass aims:Process ; "
      "sh:property [ sh:path aims:owner ; sh:qualifiedValueShape [ sh:sparql [ sh:select "
      "'SELECT $this WHERE { }' ] ] ; sh:qualifiedMinCount 1 ] .", "sh:sparql"),
+    ("aimsh:X-01 a sh:NodeShape ; aims:ruleId 'X-01' ; sh:targetClass aims:Process ; "
+     "sh:sparql [ sh:select 'SELECT $this WHERE { $this aims:owner ?x } GROUP BY $this' ] .",
+     "GROUP BY"),
+    ("aimsh:X-01 a sh:NodeShape ; aims:ruleId 'X-01' ; sh:targetClass aims:Process ; "
+     "sh:sparql [ sh:select 'SELECT $this WHERE { ?run aims:asOf ?d . ?run aims:owner $this }' "
+     "] .", "beyond reading aims:asOf"),
+    ("aimsh:X-01 a sh:NodeShape ; aims:ruleId 'X-01' ; sh:targetClass aims:Process ; "
+     "sh:sparql [ sh:select 'SELECT $this WHERE { SERVICE <http://x/> { $this ?p ?o } }' ] .",
+     "SERVICE"),
+    ("aimsh:X-01 a sh:NodeShape ; aims:ruleId 'X-01' ; sh:targetClass aims:Process ; "
+     "sh:sparql [ sh:select 'SELECT $this WHERE { $this aims:owner $PATH }' ] .", "$PATH"),
 ])
 def test_unsupported_component_fails_naming_shape_and_component(extra: str,
                                                                  component: str) -> None:

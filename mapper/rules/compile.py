@@ -648,7 +648,7 @@ _TREES = _TreeCache()
 
 def _bind_as_of(body: CompValue, where: str, component: str) -> bool:
     """`?run aims:asOf ?asOf .` read as `VALUES ?asOf { <the as-of date> }` (a run-time slot)."""
-    found = False
+    runs: list[Variable] = []
     for group, _in_exists, _depth in list(_groups(body)):
         parts: list[Any] = []
         for part in group["part"]:
@@ -662,22 +662,20 @@ def _bind_as_of(body: CompValue, where: str, component: str) -> bool:
                         parts.append(CompValue("TriplesBlock", triples=kept))
                         kept = []
                     parts.append(CompValue("InlineData", var=[o], value=[_AS_OF_TERM]))
-                    found = True
-                    runs = [s]
+                    runs.append(s)
                 else:
                     kept.append([s, p, o])
             if kept:
                 parts.append(CompValue("TriplesBlock", triples=kept))
         group["part"] = parts
-    if found:
-        left = _vars(body)
-        for run in runs:
-            if str(run) in left:
-                raise CompileError(f"{where}: {component} uses ?{run} beyond reading aims:asOf")
+    left = _vars(body)
+    for run in runs:
+        if str(run) in left:
+            raise CompileError(f"{where}: {component} uses ?{run} beyond reading aims:asOf")
     if any(node == AIMS.asOf for node in _walk(body)):
         raise CompileError(f"{where}: {component} reads aims:asOf in a form the compiler does "
                            "not bind (write `?run aims:asOf ?asOf .`)")
-    return found
+    return bool(runs)
 
 
 def _is_class_path(path: Any) -> bool:
