@@ -167,3 +167,36 @@ def test_binding_keeps_no_reference_to_the_store(tmp_path: Path,
         gc.enable()
         compiled._TREES.clear()
         compiled.checks.cache_clear()
+
+
+def test_bound_query_trees_are_kept_between_processes(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A query's parse tree read back from the cache folder binds to the same text, without
+    parsing; a damaged cache file is ignored."""
+    from mapper.store import contract
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    sparql = SUB_SELECT + f"  # {tmp_path}"
+    bindings = {"target": URIRef(EX + "x")}
+
+    def fresh_process() -> None:
+        contract.parse_query.cache_clear()
+        contract._QUERY_TREES.clear()
+
+    try:
+        fresh_process()
+        parsed = bind_values(sparql, bindings)
+        [cache_file] = (tmp_path / "aims-graph").glob("bound-queries-*.json")
+        fresh_process()
+        with monkeypatch.context() as m:
+            m.setattr(contract, "parse_sparql", _no_parse)
+            assert bind_values(sparql, bindings) == parsed
+        cache_file.write_text("[1, 2", encoding="utf-8")
+        fresh_process()
+        assert bind_values(sparql, bindings) == parsed
+    finally:
+        fresh_process()
+
+
+def _no_parse(text: str) -> None:
+    raise AssertionError("parsed although the cache holds the tree")

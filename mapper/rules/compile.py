@@ -36,7 +36,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -45,7 +44,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import rdflib
 from pyparsing import ParseResults
 from rdflib import RDF, RDFS, XSD, BNode, Graph, Literal, URIRef, Variable
 from rdflib.collection import Collection
@@ -59,7 +57,7 @@ from mapper.rules import catalogue as C
 from mapper.rules import results as V
 from mapper.rules.results import Finding, RawResult, Report, concerned_nodes, find_system
 from mapper.store import Store
-from mapper.store.contract import SparqlWriter, parse_sparql
+from mapper.store.contract import ParseCache, SparqlWriter, parse_sparql
 from mapper.store.terms import TermError, sparql_iri, sparql_term
 from mapper.vocab import AIMS
 
@@ -357,6 +355,7 @@ _COLLAPSE = {"ConditionalOrExpression", "ConditionalAndExpression", "RelationalE
              "AdditiveExpression", "MultiplicativeExpression"}
 _SUBCLASS_STAR = CompValue("PathElt", part=RDFS.subClassOf, mod="*")
 _FOCUS = CompValue("FocusSlot")
+_AS_OF_IRI = URIRef(str(AIMS.asOf))
 _AS_OF_TERM = CompValue("AsOfSlot")
 
 
@@ -502,8 +501,9 @@ def _tree(shapes: Graph, text: str, where: str, component: str) -> tuple[list[st
     names = _prefix_map(shapes)
     key = hashlib.sha256(json.dumps([text, sorted(names.items())]).encode()).hexdigest()
     known = _TREES.get(key)
-    if known is not None:
-        return known
+    if isinstance(known, list) and len(known) == 2 and isinstance(known[1], CompValue) \
+            and all(isinstance(v, str) for v in known[0]):
+        return list(known[0]), known[1]
     from pyparsing import ParseException
 
     try:
@@ -533,8 +533,8 @@ def _tree(shapes: Graph, text: str, where: str, component: str) -> tuple[list[st
     if not projected:
         raise CompileError(f"{where}: {component} selects *; only $this and ?value are "
                            "supported")
-    _TREES.put(key, projected, body)
-    return projected, body
+    _TREES.put(key, [projected, body])
+    return projected, _TREES.get(key)[1]  # a copy: the caller rewrites it
 
 
 def _parse_select(shapes: Graph, text: str, where: str, component: str, vs: _Vars) -> _Select:
@@ -549,101 +549,9 @@ def _parse_select(shapes: Graph, text: str, where: str, component: str, vs: _Var
 
 # Parsing a shape's SELECT with rdflib's (pyparsing) parser costs ~20-40 ms, five times what the
 # rest of the compiler needs for all shapes; so the normalised trees are kept between processes
-# in a JSON file of the user's cache folder, keyed by the text and the prefixes, for this
-# compiler (a digest of this module) and this rdflib. Only ever a cache: a file that cannot be
-# read, parsed or decoded is ignored, one that cannot be written is not written.
-
-
-def _encode(node: Any) -> Any:
-    if isinstance(node, Variable):
-        return {"v": str(node)}
-    if isinstance(node, URIRef):
-        return {"u": str(node)}
-    if isinstance(node, Literal):
-        return {"l": str(node), "t": str(node.datatype) if node.datatype else None,
-                "g": node.language}
-    if isinstance(node, BNode):
-        return {"b": str(node)}
-    if isinstance(node, CompValue):
-        return {"n": node.name, "k": {k: _encode(v) for k, v in node.items()}}
-    if isinstance(node, list):
-        return [_encode(v) for v in node]
-    if isinstance(node, str):
-        return node
-    raise TypeError(f"cannot keep {node!r} in the cache")
-
-
-def _decode(data: Any) -> Any:
-    if isinstance(data, list):
-        return [_decode(v) for v in data]
-    if isinstance(data, str):
-        return data
-    if "v" in data:
-        return Variable(data["v"])
-    if "u" in data:
-        return URIRef(data["u"])
-    if "l" in data:
-        return Literal(data["l"], lang=data["g"],
-                       datatype=URIRef(data["t"]) if data["t"] else None)
-    if "b" in data:
-        return BNode(data["b"])
-    return CompValue(data["n"], **{k: _decode(v) for k, v in data["k"].items()})
-
-
-class _TreeCache:
-    def __init__(self) -> None:
-        self._entries: dict[str, Any] | None = None
-        self._new = False
-
-    def file(self) -> Path:
-        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-        code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
-        return Path(base) / "aims-graph" / f"shape-sparql-{code}-rdflib-{rdflib.__version__}.json"
-
-    def entries(self) -> dict[str, Any]:
-        if self._entries is None:
-            try:
-                data = json.loads(self.file().read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                data = {}
-            self._entries = data if isinstance(data, dict) else {}
-        return self._entries
-
-    def get(self, key: str) -> tuple[list[str], CompValue] | None:
-        entry = self.entries().get(key)
-        if entry is None:
-            return None
-        try:
-            projected, body = list(entry["projected"]), _decode(entry["where"])
-        except (KeyError, TypeError, AttributeError):
-            return None
-        if not isinstance(body, CompValue) or not all(isinstance(v, str) for v in projected):
-            return None
-        return projected, body
-
-    def put(self, key: str, projected: list[str], body: CompValue) -> None:
-        self.entries()[key] = {"projected": projected, "where": _encode(body)}
-        self._new = True
-
-    def save(self) -> None:
-        if not self._new:
-            return
-        path = self.file()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
-            partial.write_text(json.dumps(self.entries(), sort_keys=True), encoding="utf-8")
-            os.replace(partial, path)
-        except OSError as exc:
-            _log.debug("compiled shape SPARQL not cached at %s: %s", path, exc)
-        self._new = False
-
-    def clear(self) -> None:
-        """Forget what was read (tests point XDG_CACHE_HOME elsewhere and start again)."""
-        self._entries, self._new = None, False
-
-
-_TREES = _TreeCache()
+# (mapper.store.contract.ParseCache), for this compiler: a digest of this module.
+_TREES = ParseCache(
+    "shape-sparql", hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16])
 
 
 def _bind_as_of(body: CompValue, where: str, component: str) -> bool:
@@ -657,7 +565,7 @@ def _bind_as_of(body: CompValue, where: str, component: str) -> bool:
                 continue
             kept: list[list[Any]] = []
             for s, p, o in part["triples"]:
-                if p == AIMS.asOf and isinstance(s, Variable) and isinstance(o, Variable):
+                if p == _AS_OF_IRI and isinstance(s, Variable) and isinstance(o, Variable):
                     if kept:
                         parts.append(CompValue("TriplesBlock", triples=kept))
                         kept = []
@@ -672,7 +580,7 @@ def _bind_as_of(body: CompValue, where: str, component: str) -> bool:
     for run in runs:
         if str(run) in left:
             raise CompileError(f"{where}: {component} uses ?{run} beyond reading aims:asOf")
-    if any(node == AIMS.asOf for node in _walk(body)):
+    if any(isinstance(node, URIRef) and node == _AS_OF_IRI for node in _walk(body)):
         raise CompileError(f"{where}: {component} reads aims:asOf in a form the compiler does "
                            "not bind (write `?run aims:asOf ?asOf .`)")
     return bool(runs)
@@ -781,7 +689,7 @@ def _slot_unions(body: CompValue) -> None:
         for part in group["part"]:
             if part.name == "GroupOrUnionGraphPattern" and len(part["graph"]) > 1:
                 for branch in part["graph"]:
-                    if "this" in _vars(branch) and _FOCUS not in branch["part"]:
+                    if "this" in _vars(branch) and not any(p is _FOCUS for p in branch["part"]):
                         branch["part"].insert(0, _FOCUS)
 
 
@@ -1069,7 +977,6 @@ def compile_shapes(shapes: Graph) -> list[Check]:
                       for c in _compile_node_shape(shapes, shape))
     keys = [c.key for c in checks]
     assert len(keys) == len(set(keys)), "check keys must be unique"
-    _TREES.save()
     return checks
 
 

@@ -8,12 +8,16 @@ default graph; the ontology lives in its own named graph (resources.ONTOLOGY_GRA
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
+import os
 import re
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
@@ -28,6 +32,7 @@ META_GRAPH = "urn:aims:graph:meta"
 FINDINGS_GRAPH = "urn:aims:graph:findings"
 """The stored validation findings (mapper.rules.stored): derived data, not part of the AIMS."""
 _ONTOLOGY_HASH = URIRef("urn:aims:ontologyHash")
+_log = logging.getLogger(__name__)
 
 Quad = tuple[Node, Node, Node, str]
 """(subject, predicate, object, graph IRI) with rdflib terms."""
@@ -494,19 +499,132 @@ def parse_sparql(sparql: str) -> Any:
     return outcome[0]
 
 
+def _encode(node: Any) -> Any:
+    name: str | None = getattr(node, "name", None)  # rdflib's CompValue: an OrderedDict, named
+    if isinstance(node, Variable):
+        return {"v": str(node)}
+    if isinstance(node, URIRef):
+        return {"u": str(node)}
+    if isinstance(node, Literal):
+        return {"l": str(node), "t": str(node.datatype) if node.datatype else None,
+                "g": node.language}
+    if isinstance(node, BNode):
+        return {"b": str(node)}
+    if isinstance(node, dict) and name is not None:
+        return {"n": name, "k": {k: _encode(v) for k, v in dict.items(node)}}
+    if isinstance(node, list | tuple) or type(node).__name__ == "ParseResults":
+        return [_encode(v) for v in node]
+    if isinstance(node, str):
+        return node
+    raise TypeError(f"cannot keep {node!r} in a parse cache")
+
+
+def _decode(data: Any) -> Any:
+    if isinstance(data, list):
+        return [_decode(v) for v in data]
+    if isinstance(data, str):
+        return data
+    if "v" in data:
+        return Variable(data["v"])
+    if "u" in data:
+        return URIRef(data["u"])
+    if "l" in data:
+        return Literal(data["l"], lang=data["g"],
+                       datatype=URIRef(data["t"]) if data["t"] else None)
+    if "b" in data:
+        return BNode(data["b"])
+    from rdflib.plugins.sparql.parserutils import CompValue  # loaded once a tree is needed
+
+    return CompValue(data["n"], **{k: _decode(v) for k, v in data["k"].items()})
+
+
+class ParseCache:
+    """Parse trees kept between processes, as JSON in the user's cache folder
+    ($XDG_CACHE_HOME/aims-graph, else ~/.cache/aims-graph).
+
+    rdflib's (pyparsing) SPARQL parser needs 20-60 ms a query, more than running most of them;
+    a process would pay it again for every query it binds and every shape SELECT it compiles.
+    Entries are keyed by the caller (a digest of the text and whatever else shaped the tree)
+    within a file named for the user (`name`), the caller's `version` and rdflib's version.
+    Only ever a cache: a file that cannot be read, parsed or decoded is ignored, one that cannot
+    be written is not written; `get` returns a fresh copy the caller may change.
+    """
+
+    LIMIT = 2000
+    """Entries kept per file (the oldest go first)."""
+
+    def __init__(self, name: str, version: str) -> None:
+        self.name, self.version = name, version
+        self._entries: dict[str, Any] | None = None
+
+    def file(self) -> Path:
+        import rdflib
+
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        return Path(base) / "aims-graph" / \
+            f"{self.name}-{self.version}-rdflib-{rdflib.__version__}.json"
+
+    def _all(self) -> dict[str, Any]:
+        if self._entries is None:
+            try:
+                data = json.loads(self.file().read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                data = {}
+            self._entries = data if isinstance(data, dict) else {}
+        return self._entries
+
+    def get(self, key: str) -> Any:
+        """The tree kept under `key` (a fresh copy), None when there is none or it is damaged."""
+        entry = self._all().get(key)
+        if entry is None:
+            return None
+        try:
+            return _decode(entry)
+        except (KeyError, TypeError, AttributeError):
+            return None
+
+    def put(self, key: str, tree: Any) -> None:
+        entries = self._all()
+        entries[key] = _encode(tree)
+        while len(entries) > self.LIMIT:
+            del entries[next(iter(entries))]
+        path = self.file()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.partial")
+            partial.write_text(json.dumps(entries, sort_keys=True), encoding="utf-8")
+            os.replace(partial, path)
+        except OSError as exc:
+            _log.debug("parse tree not cached at %s: %s", path, exc)
+
+    def clear(self) -> None:
+        """Forget what was read (tests point XDG_CACHE_HOME elsewhere and start again)."""
+        self._entries = None
+
+
+_QUERY_TREES = ParseCache("bound-queries", "1")
+
+
 @lru_cache(maxsize=256)
 def parse_query(sparql: str) -> Any:
-    """rdflib's parse tree of a query (cached by text); QueryError naming line and column.
+    """rdflib's parse tree of a query (cached by text, in the process and between processes);
+    QueryError naming line and column.
 
     The tree is shared: readers must not change it (SparqlWriter only reads).
     """
     from pyparsing import ParseException
 
+    key = hashlib.sha256(sparql.encode()).hexdigest()
+    known = _QUERY_TREES.get(key)
+    if isinstance(known, list) and len(known) == 2:
+        return known
     try:
-        return parse_sparql(sparql)
+        tree = parse_sparql(sparql)
     except ParseException as exc:
         raise QueryError(f"SPARQL syntax error at line {exc.lineno}, column {exc.col}: "
                          f"{exc.msg}") from None
+    _QUERY_TREES.put(key, tree)
+    return tree
 
 
 def _term_text(name: str, term: Node) -> str:
