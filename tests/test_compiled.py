@@ -9,6 +9,7 @@ and a shape using something the compiler does not support fails, naming shape an
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import sys
 from collections import Counter
@@ -88,6 +89,17 @@ def _with(extra: str) -> Graph:
     ("aimsh:X-01 a sh:NodeShape ; aims:ruleId 'X-01' ; sh:targetClass aims:Process ; "
      "sh:property [ sh:path aims:owner ; sh:qualifiedValueShape [ sh:sparql [ sh:select "
      "'SELECT $this WHERE { }' ] ] ; sh:qualifiedMinCount 1 ] .", "sh:sparql"),
+    ("aimsh:X-01 a sh:NodeShape ; aims:ruleId 'X-01' ; sh:targetClass aims:Process ; "
+     "sh:sparql [ sh:select 'SELECT $this WHERE { $this aims:owner ?x } GROUP BY $this' ] .",
+     "GROUP BY"),
+    ("aimsh:X-01 a sh:NodeShape ; aims:ruleId 'X-01' ; sh:targetClass aims:Process ; "
+     "sh:sparql [ sh:select 'SELECT $this WHERE { ?run aims:asOf ?d . ?run aims:owner $this }' "
+     "] .", "beyond reading aims:asOf"),
+    ("aimsh:X-01 a sh:NodeShape ; aims:ruleId 'X-01' ; sh:targetClass aims:Process ; "
+     "sh:sparql [ sh:select 'SELECT $this WHERE { SERVICE <http://x/> { $this ?p ?o } }' ] .",
+     "SERVICE"),
+    ("aimsh:X-01 a sh:NodeShape ; aims:ruleId 'X-01' ; sh:targetClass aims:Process ; "
+     "sh:sparql [ sh:select 'SELECT $this WHERE { $this aims:owner $PATH }' ] .", "$PATH"),
 ])
 def test_unsupported_component_fails_naming_shape_and_component(extra: str,
                                                                  component: str) -> None:
@@ -250,3 +262,34 @@ def test_random_graphs_same_as_pyshacl(triples: list[tuple[Any, Any, Any]], as_o
     store = open_store("memory")
     load_triples(store, triples, "urn:test:random")
     assert_same(store, as_of)
+
+
+# --- the parse cache ---------------------------------------------------------------------------
+
+
+def _no_parse(text: str) -> None:
+    raise AssertionError("parsed although the cache holds the tree")
+
+
+def test_parsed_shape_sparql_cached_between_processes_gives_the_same_checks(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The normalised trees kept in the cache folder compile to exactly the checks a fresh parse
+    gives; a damaged cache file is ignored and written anew."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    shapes = resources.shapes()
+
+    def texts() -> dict[str, tuple[str, str]]:
+        compiled._TREES.clear()
+        return {c.key: (c.sparql, c.remote_sparql) for c in compiled.compile_shapes(shapes)}
+
+    try:
+        fresh = texts()
+        [cache_file] = (tmp_path / "aims-graph").glob("shape-sparql-*.json")
+        with monkeypatch.context() as m:  # answered from the file: nothing is parsed
+            m.setattr(compiled, "parse_sparql", _no_parse)
+            assert texts() == fresh
+        cache_file.write_text('{"not": "a tree"', encoding="utf-8")
+        assert texts() == fresh
+        assert json.loads(cache_file.read_text(encoding="utf-8"))
+    finally:
+        compiled._TREES.clear()

@@ -11,8 +11,9 @@ Every query file opens with a header of `#+ ` lines that together are one YAML m
     #+     default: today
     #+ columns: [exception, label, expiry]
 
-Parameters are bound as RDF terms through `Store.query(bindings=...)` (an inline VALUES block),
-never pasted into the query text. A broken header is a ResourceError for the packaged files and
+Parameters are bound as RDF terms through `Store.query(bindings=...)`: substituted on the parsed
+query, sub-SELECTs and nested groups included (mapper.store.sparql.bind_values), never pasted
+into the query text. A broken header is a ResourceError for the packaged files and
 a QueryError for a user's own file; it is never skipped with a warning.
 """
 

@@ -21,43 +21,58 @@ new rule can never fall back silently or be skipped):
 - SHACL-SPARQL: sh:sparql on node shapes (SELECT of `$this` and optionally `?value`), with the
   as-of date bound where the query reads it (`?run aims:asOf ?asOf`) and never NOW().
 
-The as-of date is written into the query as an RDF term (rdflib `n3()` of a `date`, the same
-escaping `store.bind_values` uses), at every place the shape reads it, including inside
-sub-patterns where a top-level VALUES block would not reach.
+The SELECTs of sh:sparql constraints and SPARQL targets are parsed with rdflib's SPARQL parser and
+rewritten on their parse tree (the as-of read bound, class paths split, FILTER NOT EXISTS as
+MINUS for pyoxigraph, the remote form for Virtuoso), then written once (the writer of
+mapper.store.contract). The compiler's own patterns are generated with every term written by
+mapper.store.terms. A check keeps two run-time slots: the as-of date (a term at every place the
+shape reads it, sub-patterns included) and the focus nodes of a restricted run. Everything the
+compiler names (its variables, the order of its checks) follows sorted order, so the checks are
+the same in every process (the digest of mapper.rules.stored depends on it).
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
+import json
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import cache
+from pathlib import Path
 from typing import Any
 
-from rdflib import RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
+from pyparsing import ParseResults
+from rdflib import RDF, RDFS, XSD, BNode, Graph, Literal, URIRef, Variable
 from rdflib.collection import Collection
 from rdflib.namespace import SH
+from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import Node
 
 from mapper import resources
-from mapper.errors import NotFound
+from mapper.errors import NotFound, QueryError
 from mapper.rules import catalogue as C
 from mapper.rules import results as V
 from mapper.rules.results import Finding, RawResult, Report, concerned_nodes, find_system
 from mapper.store import Store
+from mapper.store.sparql import ParseCache, SparqlWriter, parse_sparql
+from mapper.store.terms import TermError, sparql_iri, sparql_term
 from mapper.vocab import AIMS
 
-AS_OF_SLOT = "{{AS_OF}}"
-"""Where the as-of date term goes in a compiled query."""
+AS_OF_SLOT = "#{{AS_OF}}\n"
+"""Where the as-of date term goes in a compiled query (a comment line: no string or IRI the
+compiler writes can hold it, since their line breaks are escaped)."""
 
-FOCUS_SLOT = "{{FOCUS}}"
+FOCUS_SLOT = "#{{FOCUS}}\n"
 """Where a VALUES block on ?this goes when a run is restricted to given focus nodes."""
 
 CHUNK = 400
 """Focus nodes per VALUES block when a run is restricted to given nodes."""
+
+
+_log = logging.getLogger(__name__)
 
 
 class CompileError(Exception):
@@ -82,14 +97,14 @@ class Check:
     has_value: bool
     value_is_focus: bool
     uses_as_of: bool
-    remote_sparql: str = ""  # the same check for a remote endpoint (see `for_remote`)
+    remote_sparql: str = ""  # the same check for a remote endpoint (see "the remote form")
 
     def query(self, as_of: date, focus: Sequence[Node] | None = None, *,
               remote: bool = False) -> str:
         """The runnable SELECT for a date (and optionally only these focus nodes); `remote`
         picks the form sent to a remote SPARQL endpoint."""
         text = self.remote_sparql if remote and self.remote_sparql else self.sparql
-        text = text.replace(AS_OF_SLOT, Literal(as_of).n3())
+        text = text.replace(AS_OF_SLOT, sparql_term(Literal(as_of)))
         if focus is None:
             return text.replace(FOCUS_SLOT, "")
         values = " ".join(_n3(n) for n in focus)
@@ -97,9 +112,11 @@ class Check:
 
 
 def _n3(node: Node) -> str:
-    if isinstance(node, URIRef | Literal):
-        return node.n3()
-    raise CompileError(f"cannot bind {node!r} as a focus node")
+    """A term as SPARQL text (mapper.store.terms' escaping); CompileError for a blank node."""
+    try:
+        return sparql_term(node)
+    except TermError as exc:
+        raise CompileError(f"cannot write {node!r} into a query: {exc}") from None
 
 
 SH_SPARQL_TARGET = SH.SPARQLTarget
@@ -117,19 +134,17 @@ _PROPERTY_SHAPE_KEYS = {
 }
 _IGNORED_NAMESPACES = (str(AIMS._NS), str(RDFS), "http://www.w3.org/2004/02/skos/core#")
 
-_RDF_TYPE_PATH = f"<{RDF.type}>/<{RDFS.subClassOf}>*"
-_CLASS_PATH = re.compile(
-    r"(?:\ba|rdf:type|<http://www\.w3\.org/1999/02/22-rdf-syntax-ns#type>)\s*/\s*"
-    r"(?:rdfs:subClassOf|<http://www\.w3\.org/2000/01/rdf-schema#subClassOf>)\*\s+"
-    r"(?P<cls>[A-Za-z][\w-]*:[\w-]+|<[^<>\s]+>)")
 _CASTABLE = {XSD.date, XSD.dateTime, XSD.integer, XSD.decimal, XSD.boolean, XSD.double,
              XSD.float, XSD.string, XSD.time, XSD.gYear}
 
 
 class _Vars:
-    def __init__(self, *, anti_joins: bool = True) -> None:
+    """The compiler's own variables (?_c1, ?_c2, ... in the order it needs them) and the form
+    it writes (remote: see "the remote form")."""
+
+    def __init__(self, *, remote: bool = False) -> None:
         self.n = 0
-        self.anti_joins = anti_joins  # False for the remote form (see `for_remote`)
+        self.remote = remote
 
     def new(self) -> str:
         self.n += 1
@@ -157,7 +172,7 @@ def sparql_path(shapes: Graph, path: Node, shape: Node) -> str:
     '^(<https://aims-graph.org/ns#excludes>)'
     """
     if isinstance(path, URIRef):
-        return f"<{path}>"
+        return _n3(path)
     inverse = shapes.value(path, SH.inversePath)
     if inverse is not None:
         return f"^({sparql_path(shapes, inverse, shape)})"
@@ -208,20 +223,21 @@ def _value_test(shapes: Graph, shape: Node, component: URIRef, x: str, vs: _Vars
         tests = []
         for c in shapes.objects(shape, SH["class"]):
             k = vs.new()
-            tests.append(f"EXISTS {{ {x} a {k} . {k} <{RDFS.subClassOf}>* <{c}> }}")
+            tests.append(f"EXISTS {{ {x} a {k} . {_subclass_pattern(k, c, vs)} }}")
         return "(" + " && ".join(tests) + ")"
     if component == SH.datatype:
         dt = shapes.value(shape, SH.datatype)
         if dt == RDF.langString:
             return f"(isLiteral({x}) && LANG({x}) != \"\")"
-        test = f"(isLiteral({x}) && DATATYPE({x}) = <{dt}>"
+        dt_text = _n3(dt)  # type: ignore[arg-type]
+        test = f"(isLiteral({x}) && DATATYPE({x}) = {dt_text}"
         if dt in _CASTABLE and dt != XSD.string:
-            test += f" && COALESCE(DATATYPE(<{dt}>(STR({x}))) = <{dt}>, false)"
+            test += f" && COALESCE(DATATYPE({dt_text}(STR({x}))) = {dt_text}, false)"
         return test + ")"
     if component == SH.pattern:
-        pattern = Literal(str(shapes.value(shape, SH.pattern))).n3()
+        pattern = _n3(Literal(str(shapes.value(shape, SH.pattern))))
         flags = shapes.value(shape, SH.flags)
-        args = f"STR({x}), {pattern}" + (f", {Literal(str(flags)).n3()}" if flags else "")
+        args = f"STR({x}), {pattern}" + (f", {_n3(Literal(str(flags)))}" if flags else "")
         return f"(!isBlank({x}) && REGEX({args}))"
     if component == SH["in"]:
         members = list(Collection(shapes, shapes.value(shape, SH["in"])))  # type: ignore[arg-type]
@@ -318,144 +334,314 @@ def _conforms(shapes: Graph, shape: Node, x: str, vs: _Vars) -> str:
     return "(" + (" && ".join(tests) or "true") + ")"
 
 
-# --- SPARQL text handling ----------------------------------------------------------------------
+# --- shapes' own SPARQL, on its parse tree -----------------------------------------------------
+#
+# The SELECT of a SHACL-SPARQL constraint or target is parsed once with rdflib's SPARQL parser
+# (rdflib.plugins.sparql.parser) and normalised into a small tree of the same node kinds
+# (rdflib's CompValue: prefixed names resolved, single-child expression levels collapsed, plain
+# predicates as IRIs, triples as [s, p, o]). The rewrites below work on that tree and
+# `_Writer` (mapper.store.sparql.SparqlWriter plus the two run-time slots) writes it once.
 
-_TOKENS = re.compile(
-    r"(?P<str>'''.*?'''|\"\"\".*?\"\"\"|'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\")"
-    r"|(?P<iri><[^<>\"{}|^`\\\s]*>)"
-    r"|(?P<comment>#[^\n]*)"
-    r"|(?P<var>[?$][A-Za-z_][A-Za-z0-9_]*)",
-    re.DOTALL,
-)
-_AS_OF = re.compile(
-    r"(?P<run>[?$][A-Za-z_]\w*)\s+(?:aims:asOf|<https://aims-graph\.org/ns#asOf>)\s+"
-    r"(?P<var>[?$][A-Za-z_]\w*)\s*\.?")
-_FORBIDDEN = re.compile(r"\b(NOW|RAND|UUID|STRUUID|BNODE|SERVICE|LOAD|GROUP\s+BY|ORDER\s+BY|"
-                        r"LIMIT|OFFSET|HAVING|PREFIX|BASE)\b|\$PATH|\$currentShape|\$shapesGraph",
-                        re.IGNORECASE)
-_SELECT = re.compile(r"^\s*SELECT\s+(?P<distinct>DISTINCT\s+|REDUCED\s+)?(?P<vars>[^{]*?)\s*"
-                     r"WHERE\s*\{(?P<body>.*)\}\s*$", re.DOTALL | re.IGNORECASE)
-
-
-def _rename_vars(text: str, rename: dict[str, str]) -> str:
-    """Rename variables (given without ?/$) outside strings, IRIs and comments."""
-    def sub(m: re.Match[str]) -> str:
-        if m.lastgroup == "var":
-            name = m.group()[1:]
-            return "?" + rename.get(name, name)
-        return m.group()
-    return _TOKENS.sub(sub, text)
+_FORBIDDEN_CALLS = {"Builtin_NOW": "NOW", "Builtin_RAND": "RAND", "Builtin_UUID": "UUID",
+                    "Builtin_STRUUID": "STRUUID", "Builtin_BNODE": "BNODE"}
+_FORBIDDEN_PARTS = {"ServiceGraphPattern": "SERVICE", "SubSelect": "a sub-SELECT",
+                    "GraphGraphPattern": "GRAPH"}
+_FORBIDDEN_CLAUSES = {"groupby": "GROUP BY", "having": "HAVING", "orderby": "ORDER BY",
+                      "limitoffset": "LIMIT", "valuesClause": "VALUES after the query",
+                      "datasetClause": "FROM"}
+_FORBIDDEN_VARIABLES = {"PATH": "$PATH", "currentShape": "$currentShape",
+                        "shapesGraph": "$shapesGraph"}
+_COLLAPSE = {"ConditionalOrExpression", "ConditionalAndExpression", "RelationalExpression",
+             "AdditiveExpression", "MultiplicativeExpression"}
+_SUBCLASS_STAR = CompValue("PathElt", part=RDFS.subClassOf, mod="*")
+_FOCUS = CompValue("FocusSlot")
+_AS_OF_IRI = URIRef(str(AIMS.asOf))
+_AS_OF_TERM = CompValue("AsOfSlot")
 
 
-def _code_only(text: str, *, keep_iris: bool = False) -> str:
-    """The text with strings, comments (and IRIs) blanked, same length (to look for syntax)."""
-    def blank(m: re.Match[str]) -> str:
-        if m.lastgroup == "var" or (keep_iris and m.lastgroup == "iri"):
-            return m.group()
-        return re.sub(r"\S", " ", m.group())
-    return _TOKENS.sub(blank, text)
+class _Writer(SparqlWriter):
+    """The query writer of mapper.store with the run-time slots of a check."""
+
+    def other_part(self, node: Any) -> str:
+        if node.name == "FocusSlot":
+            return FOCUS_SLOT
+        return super().other_part(node)
+
+    def other_expr(self, node: Any) -> str:
+        if node.name == "AsOfSlot":
+            return AS_OF_SLOT
+        return super().other_expr(node)
 
 
-def _variables(text: str) -> set[str]:
-    return {m.group()[1:] for m in _TOKENS.finditer(text) if m.lastgroup == "var"}
+def _is_list(value: Any) -> bool:
+    return isinstance(value, list | tuple | ParseResults)
 
 
-def _split_class_paths(text: str, vs: _Vars) -> str:
+def _items(node: Any, key: str) -> list[Any]:
+    value = dict.get(node, key)
+    return [] if value is None else list(value) if _is_list(value) else [value]
+
+
+class _Normaliser:
+    """rdflib's parse tree of a shape's SELECT as the compiler's tree (see above)."""
+
+    def __init__(self, names: dict[str, str], where: str, component: str) -> None:
+        self.names, self.where, self.component = names, where, component
+
+    def fail(self, what: str) -> CompileError:
+        return CompileError(f"{self.where}: {self.component} uses {what}, which the compiler "
+                            "does not support")
+
+    def node(self, value: Any) -> Any:
+        if _is_list(value):
+            return [self.node(v) for v in value]
+        if isinstance(value, Variable) and str(value) in _FORBIDDEN_VARIABLES:
+            raise self.fail(_FORBIDDEN_VARIABLES[str(value)])
+        if not isinstance(value, CompValue):
+            return value
+        name = value.name
+        if name == "pname":
+            prefix = dict.get(value, "prefix") or ""
+            if prefix not in self.names:
+                raise CompileError(f"{self.where}: {self.component} uses the prefix {prefix}: "
+                                   "that no sh:declare of the shapes graph declares")
+            return URIRef(self.names[prefix] + (dict.get(value, "localname") or ""))
+        if name == "literal":
+            datatype = dict.get(value, "datatype")
+            return Literal(str(value["string"]), lang=dict.get(value, "lang"),
+                           datatype=self.node(datatype) if datatype is not None else None)
+        if name in _FORBIDDEN_CALLS:
+            raise self.fail(_FORBIDDEN_CALLS[name])
+        if name in _FORBIDDEN_PARTS:
+            raise self.fail(_FORBIDDEN_PARTS[name])
+        if name.startswith("Aggregate_"):
+            raise self.fail("an aggregate")
+        items = {k: self.node(v) for k, v in value.items()}
+        if name in _COLLAPSE and not items.get("other") and not items.get("op"):
+            return items["expr"]
+        if name in ("PathAlternative", "PathSequence") and len(items["part"]) == 1:
+            return items["part"][0]
+        if name == "PathElt" and not items.get("mod") and not isinstance(
+                items["part"], CompValue):
+            return items["part"]
+        if name == "TriplesBlock":
+            items["triples"] = [flat[i:i + 3] for flat in items["triples"]
+                                for i in range(0, len(flat), 3)]
+        return CompValue(name, **items)
+
+
+def _walk(node: Any) -> Iterator[Any]:
+    """Every node and term under `node` (itself included), depth first, in document order."""
+    yield node
+    if isinstance(node, CompValue):
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+
+
+def _vars(node: Any, *, skip: Any = None) -> set[str]:
+    """The names of the variables under `node`, leaving out the subtree `skip` (by identity)."""
+    found: set[str] = set()
+    todo = [node]
+    while todo:
+        item = todo.pop()
+        if item is skip:
+            continue
+        if isinstance(item, Variable):
+            found.add(str(item))
+        elif isinstance(item, CompValue):
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
+    return found
+
+
+def _rename(node: Any, names: dict[str, str]) -> Any:
+    """A copy of `node` with variables renamed (names without ?)."""
+    if isinstance(node, Variable):
+        return Variable(names.get(str(node), str(node)))
+    if isinstance(node, CompValue):
+        return CompValue(node.name, **{k: _rename(v, names) for k, v in node.items()})
+    if isinstance(node, list):
+        return [_rename(v, names) for v in node]
+    return node
+
+
+def _group(parts: list[Any]) -> CompValue:
+    return CompValue("GroupGraphPatternSub", part=parts)
+
+
+def _groups(node: Any, *, in_exists: bool = False, depth: int = 0
+            ) -> Iterator[tuple[CompValue, bool, int]]:
+    """Every group pattern under `node`: (group, inside an EXISTS?, nesting depth)."""
+    if isinstance(node, CompValue):
+        if node.name == "GroupGraphPatternSub":
+            yield node, in_exists, depth
+            depth += 1
+        inner = in_exists or node.name in ("Builtin_EXISTS", "Builtin_NOTEXISTS")
+        for value in node.values():
+            yield from _groups(value, in_exists=inner, depth=depth)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _groups(value, in_exists=in_exists, depth=depth)
+
+
+@dataclass
+class _Select:
+    projected: list[str]
+    where: CompValue  # the WHERE group, the compiler's own copy
+    uses_as_of: bool
+
+
+def _tree(shapes: Graph, text: str, where: str, component: str) -> tuple[list[str], CompValue]:
+    """The projected variables and the normalised WHERE tree of a shape's SELECT (a fresh copy,
+    the caller's to rewrite); CompileError for anything the compiler does not support."""
+    names = _prefix_map(shapes)
+    key = hashlib.sha256(json.dumps([text, sorted(names.items())]).encode()).hexdigest()
+    known = _TREES.get(key)
+    if isinstance(known, list) and len(known) == 2 and isinstance(known[1], CompValue) \
+            and all(isinstance(v, str) for v in known[0]):
+        return list(known[0]), known[1]
+    from pyparsing import ParseException
+
+    try:
+        parsed = parse_sparql(text)
+    except ParseException as exc:
+        raise CompileError(f"{where}: {component} is not valid SPARQL (line {exc.lineno}, "
+                           f"column {exc.col}: {exc.msg})") from None
+    prologue, form = parsed[0], parsed[1]
+    if len(prologue):
+        raise CompileError(f"{where}: {component} uses PREFIX or BASE, which the compiler does "
+                           "not support (declare prefixes with sh:declare)")
+    if form.name != "SelectQuery":
+        raise CompileError(f"{where}: {component} is not a plain `SELECT ... WHERE {{ ... }}`")
+    for clause_key, clause in _FORBIDDEN_CLAUSES.items():
+        if dict.get(form, clause_key) is not None:
+            raise CompileError(f"{where}: {component} uses {clause}, which the compiler does "
+                               "not support")
+    body = _Normaliser(names, where, component).node(form["where"])
+    projected = []
+    for item in _items(form, "projection"):
+        var = dict.get(item, "var")
+        if var is None or str(var) not in ("this", "value"):
+            shown = f"?{var}" if var is not None else "an expression"
+            raise CompileError(f"{where}: {component} selects {shown}; only $this and ?value "
+                               "are supported")
+        projected.append(str(var))
+    if not projected:
+        raise CompileError(f"{where}: {component} selects *; only $this and ?value are "
+                           "supported")
+    _TREES.put(key, [projected, body])
+    return projected, _TREES.get(key)[1]  # a copy: the caller rewrites it
+
+
+def _parse_select(shapes: Graph, text: str, where: str, component: str, vs: _Vars) -> _Select:
+    """A shape's SELECT as a tree: the as-of read bound, class paths split, anti-joins made."""
+    projected, body = _tree(shapes, text, where, component)
+    uses_as_of = _bind_as_of(body, where, component)
+    _split_class_paths(body, vs)
+    if not vs.remote:
+        _anti_joins(body, vs)
+    return _Select(projected, body, uses_as_of)
+
+
+# Parsing a shape's SELECT with rdflib's (pyparsing) parser costs ~20-40 ms, five times what the
+# rest of the compiler needs for all shapes; so the normalised trees are kept between processes
+# (mapper.store.sparql.ParseCache), for this compiler: a digest of this module.
+_TREES = ParseCache(
+    "shape-sparql", hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16])
+
+
+def _bind_as_of(body: CompValue, where: str, component: str) -> bool:
+    """`?run aims:asOf ?asOf .` read as `VALUES ?asOf { <the as-of date> }` (a run-time slot)."""
+    runs: list[Variable] = []
+    for group, _in_exists, _depth in list(_groups(body)):
+        parts: list[Any] = []
+        for part in group["part"]:
+            if part.name != "TriplesBlock":
+                parts.append(part)
+                continue
+            kept: list[list[Any]] = []
+            for s, p, o in part["triples"]:
+                if p == _AS_OF_IRI and isinstance(s, Variable) and isinstance(o, Variable):
+                    if kept:
+                        parts.append(CompValue("TriplesBlock", triples=kept))
+                        kept = []
+                    parts.append(CompValue("InlineData", var=[o], value=[_AS_OF_TERM]))
+                    runs.append(s)
+                else:
+                    kept.append([s, p, o])
+            if kept:
+                parts.append(CompValue("TriplesBlock", triples=kept))
+        group["part"] = parts
+    left = _vars(body)
+    for run in runs:
+        if str(run) in left:
+            raise CompileError(f"{where}: {component} uses ?{run} beyond reading aims:asOf")
+    if any(isinstance(node, URIRef) and node == _AS_OF_IRI for node in _walk(body)):
+        raise CompileError(f"{where}: {component} reads aims:asOf in a form the compiler does "
+                           "not bind (write `?run aims:asOf ?asOf .`)")
+    return bool(runs)
+
+
+def _is_class_path(path: Any) -> bool:
+    """Whether a predicate is `rdf:type/rdfs:subClassOf*`."""
+    if not isinstance(path, CompValue) or path.name != "PathSequence":
+        return False
+    parts = path["part"]
+    return (len(parts) == 2 and parts[0] == RDF.type and isinstance(parts[1], CompValue)
+            and parts[1].name == "PathElt" and parts[1]["part"] == RDFS.subClassOf
+            and parts[1].get("mod") == "*")
+
+
+def _split_class_paths(body: CompValue, vs: _Vars) -> None:
     """`?x a/rdfs:subClassOf* C` as `?x a ?k` plus `?k rdfs:subClassOf* C` at the start of the
     enclosing group: the same solutions, but pyoxigraph then walks from the bound instance
-    instead of enumerating every instance of C from the class side."""
-    code = _code_only(text, keep_iris=True)
-    stack: list[int] = []
-    group_of: dict[int, int] = {}
-    matches = list(_CLASS_PATH.finditer(code))
-    starts = {m.start() for m in matches}
-    for i, ch in enumerate(code):
-        if i in starts:
-            group_of[i] = stack[-1] + 1 if stack else 0
-        if ch == "{":
-            stack.append(i)
-        elif ch == "}" and stack:
-            stack.pop()
-    edits: list[tuple[int, int, str]] = []
-    for m in matches:
-        k = vs.new()
-        edits.append((group_of[m.start()], group_of[m.start()],
-                      f" {k} <{RDFS.subClassOf}>* {m.group('cls')} . "))
-        edits.append((m.start(), m.end(), f"a {k} "))
-    out = text
-    for start, end, replacement in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
-        out = out[:start] + replacement + out[end:]
+    instead of enumerating every instance of C from the class side. Remote: `?k`'s closure as
+    VALUES (`_subclass_pattern`)."""
+    for group, _in_exists, _depth in list(_groups(body)):
+        first: list[Any] = []
+        for part in group["part"]:
+            if part.name != "TriplesBlock":
+                continue
+            for triple in part["triples"]:
+                s, p, o = triple
+                if _is_class_path(p) and isinstance(o, URIRef):
+                    k = Variable(vs.new()[1:])
+                    triple[1], triple[2] = RDF.type, k
+                    first.extend(_subclass_parts(k, o, vs))
+        if first:
+            group["part"] = [*_merge_triples(first), *group["part"]]
+
+
+def _merge_triples(parts: list[Any]) -> list[Any]:
+    """Adjacent triple blocks as one."""
+    out: list[Any] = []
+    for part in parts:
+        if part.name == "TriplesBlock" and out and out[-1].name == "TriplesBlock":
+            out[-1] = CompValue("TriplesBlock", triples=[*out[-1]["triples"], *part["triples"]])
+        else:
+            out.append(part)
     return out
 
 
-
-_NOT_EXISTS = re.compile(r"\bFILTER\s+NOT\s+EXISTS\s*\{", re.IGNORECASE)
-_EXISTS_WORD = re.compile(r"\b(NOT\s+)?EXISTS\s*\{", re.IGNORECASE)
-
-
-def _close(code: str, start: int) -> int:
-    """Index of the bracket closing the one at `start` (code has strings/comments blanked)."""
-    pairs = {"{": "}", "(": ")"}
-    opening = code[start]
-    depth = 0
-    for i in range(start, len(code)):
-        if code[i] == opening:
-            depth += 1
-        elif code[i] == pairs[opening]:
-            depth -= 1
-            if depth == 0:
-                return i
-    raise CompileError("unbalanced brackets in a shape's SPARQL")
+def _subclass_parts(k: Variable, cls: URIRef, vs: _Vars) -> list[Any]:
+    if vs.remote:
+        return [CompValue("InlineData", var=[k], value=[URIRef(c) for c in _closure(cls)])]
+    return [CompValue("TriplesBlock", triples=[[k, _SUBCLASS_STAR, cls]])]
 
 
-def _top_level(code: str) -> tuple[str, str, str]:
-    """Split a group body into (triples, filters, nested) text at its top level.
-
-    `triples` is what binds variables in every solution (triple patterns, VALUES), `filters`
-    the FILTER expressions (with their EXISTS blocks), `nested` any sub-group (OPTIONAL,
-    UNION, MINUS, plain groups) and BIND.
-    """
-    triples: list[str] = []
-    filters: list[str] = []
-    nested: list[str] = []
-    i = 0
-    while i < len(code):
-        m = re.compile(r"FILTER\b|BIND\b|\{|\(", re.IGNORECASE).search(code, i)
-        if m is None:
-            triples.append(code[i:])
-            break
-        triples.append(code[i:m.start()])
-        word = m.group().upper()
-        if word in ("{", "("):
-            end = _close(code, m.start())
-            (nested if word == "{" else triples).append(code[m.start():end + 1])
-            i = end + 1
-            continue
-        j = _operand_start(code, m.end())
-        if j >= len(code) or code[j] not in "({":
-            raise CompileError("cannot read a FILTER/BIND in a shape's SPARQL")
-        end = _close(code, j)
-        (filters if word == "FILTER" else nested).append(code[m.start():end + 1])
-        i = end + 1
-    return " ".join(triples), " ".join(filters), " ".join(nested)
+def _not_exists_filter(part: Any) -> CompValue | None:
+    """The NOT EXISTS of a `FILTER NOT EXISTS { ... }` part, else None."""
+    if part.name == "Filter" and isinstance(part["expr"], CompValue) \
+            and part["expr"].name == "Builtin_NOTEXISTS":
+        return part["expr"]
+    return None
 
 
-def _operand_start(code: str, j: int) -> int:
-    """Where the bracketed operand of a FILTER/BIND/MINUS keyword ending at j opens: past
-    spaces, an `EXISTS`/`NOT EXISTS`, or a function name such as `regex`."""
-    while j < len(code) and code[j].isspace():
-        j += 1
-    exists = _EXISTS_WORD.match(code, j)
-    if exists:
-        return exists.end() - 1
-    while j < len(code) and (code[j].isalnum() or code[j] in "_:"):
-        j += 1
-    while j < len(code) and code[j].isspace():
-        j += 1
-    return j
-
-
-def _anti_joins(text: str, vs: _Vars) -> str:
+def _anti_joins(body: CompValue, vs: _Vars) -> None:
     """Rewrite `FILTER NOT EXISTS { B }` in a group G as `MINUS { G' B }` at the end of G, where
     G' is G without its FILTERs and MINUS blocks, its own variables renamed.
 
@@ -464,124 +650,99 @@ def _anti_joins(text: str, vs: _Vars) -> str:
     hash anti-join. Same solutions: G' yields (at least) every solution of G restricted to the
     variables B shares with the rest of the query, so a solution of G' joined with B that agrees
     with a solution mu of G on those variables exists exactly when B holds for mu (substitution
-    semantics). Only done when B shares a variable with G's top-level triple patterns (MINUS
-    needs a shared bound variable) and B is not itself inside an EXISTS.
+    semantics). Only done when B shares a variable with G's own triple patterns (MINUS needs a
+    shared bound variable) and B is not itself inside an EXISTS; deepest groups first.
     """
-    if not vs.anti_joins:
-        return text
     while True:
-        code = _code_only(text, keep_iris=True)
-        candidates = [m for m in _NOT_EXISTS.finditer(code) if not _inside_exists(code, m.start())]
-        candidates.sort(key=lambda m: _depth(code, m.start()), reverse=True)
-        for m in candidates:
-            open_at = m.end() - 1
-            close_at = _close(code, open_at)
-            group_start, group_end = _group_start(code, m.start()), _group_end(code, m.start())
-            inner = text[open_at + 1:close_at]
-            rest = text[:m.start()] + " " * (close_at + 1 - m.start()) + text[close_at + 1:]
-            shared = _variables(inner) & _variables(rest)
-            group = rest[group_start:group_end]
-            triples, _filters, nested = _top_level(_code_only(group, keep_iris=True))
-            if not shared & _variables(triples):
+        candidates = [(depth, group, part) for group, in_exists, depth in _groups(body)
+                      if not in_exists for part in group["part"]
+                      if _not_exists_filter(part) is not None]
+        candidates.sort(key=lambda c: -c[0])  # stable: document order within a depth
+        for _depth, group, part in candidates:
+            block = _not_exists_filter(part)["graph"]  # type: ignore[index]
+            shared = _vars(block) & _vars(body, skip=part)
+            own = {v for p in group["part"] if p.name in ("TriplesBlock", "InlineData")
+                   for v in _vars(p)}
+            if not shared & own:
                 continue
-            context = _strip_filters(group)
-            private = {v: f"{v}_m{vs.new()[3:]}" for v in _variables(context) - shared}
-            local = {v: f"{v}_m{vs.new()[3:]}" for v in _variables(inner) - shared}
-            body = f"{_rename_vars(context, private)} {_rename_vars(inner, local)}"
+            context = [p for p in group["part"] if p.name not in ("Filter", "MinusGraphPattern")]
+            private = {v: f"{v}_m{vs.new()[3:]}" for v in sorted(_vars(context) - shared)}
+            local = {v: f"{v}_m{vs.new()[3:]}" for v in sorted(_vars(block) - shared)}
+            inner = [*_rename(context, private), *_rename(block["part"], local)]
             # A run on given focus nodes restricts the block too (FOCUS_SLOT): it binds ?this
             # and shares a bound variable with the group, so only the block's cost changes.
-            slot = FOCUS_SLOT if "this" in _variables(body) else ""
-            minus = f" MINUS {{ {slot} {body} }} "
-            text = rest[:group_end] + minus + rest[group_end:]
+            if "this" in _vars(inner):
+                inner.insert(0, _FOCUS)
+            group["part"] = [p for p in group["part"] if p is not part]
+            group["part"].append(CompValue("MinusGraphPattern", graph=_group(inner)))
             break
         else:
-            return text
+            return
 
 
-def _strip_filters(group: str) -> str:
-    """A group body without its top-level FILTERs and MINUS blocks (a superset of solutions)."""
-    code = _code_only(group, keep_iris=True)
-    out, i = [], 0
-    for m in re.finditer(r"\bFILTER\b|\bMINUS\b", code, re.IGNORECASE):
-        if m.start() < i or _depth(code, m.start()) != 0:
+def _slot_unions(body: CompValue) -> None:
+    """FOCUS_SLOT at the start of every UNION branch that uses ?this (outside EXISTS): pyoxigraph
+    evaluates a UNION without the outer VALUES, so a focus run restricts each branch itself."""
+    for group, in_exists, _depth in list(_groups(body)):
+        if in_exists:
             continue
-        j = _operand_start(code, m.end())
-        end = _close(code, j)
-        out.append(group[i:m.start()])
-        i = end + 1
-    out.append(group[i:])
-    return " ".join(out)
+        for part in group["part"]:
+            if part.name == "GroupOrUnionGraphPattern" and len(part["graph"]) > 1:
+                for branch in part["graph"]:
+                    if "this" in _vars(branch) and not any(p is _FOCUS for p in branch["part"]):
+                        branch["part"].insert(0, _FOCUS)
 
 
-def _depth(code: str, at: int) -> int:
-    return code[:at].count("{") - code[:at].count("}")
+def _optionals_in_exists(body: CompValue) -> None:
+    """For a remote endpoint: `OPTIONAL { O }` inside an EXISTS block as
+    `{ O } UNION { FILTER NOT EXISTS { O } }`.
+
+    Virtuoso fails on (or pushes the block's FILTER into) such an OPTIONAL (THIRD-01). The same
+    solutions when O is a flat group whose variables shared with the block's other patterns are
+    all bound outside the block (substituted before the block is evaluated): then the left join
+    keeps each block solution with O's solutions, or alone when O has none, and so does the
+    union. Anything else is left as written; the innermost EXISTS around an OPTIONAL decides.
+    """
+    exists = [n for n in _walk(body) if isinstance(n, CompValue)
+              and n.name in ("Builtin_EXISTS", "Builtin_NOTEXISTS")]
+    edits: dict[int, tuple[CompValue, bool]] = {}  # id(OPTIONAL) -> (its block, rewrite?)
+    for block in exists:  # document order: outer blocks first, inner ones overwrite
+        graph = block["graph"]
+        outside = _vars(body, skip=block) | {"this"}
+        for group, _in_exists, _depth in _groups(graph):
+            for opt in group["part"]:
+                if opt.name != "OptionalGraphPattern":
+                    continue
+                inner = opt["graph"]
+                flat = all(p.name in ("TriplesBlock", "Filter", "Bind") and not any(
+                    isinstance(n, CompValue) and n.name in ("Builtin_EXISTS", "Builtin_NOTEXISTS")
+                    for n in _walk(p)) for p in inner["part"])
+                rest: set[str] = set()
+                for p in graph["part"]:
+                    if p.name != "Filter":
+                        rest |= _vars(p, skip=opt)
+                edits[id(opt)] = (opt, flat and (_vars(inner) & rest) <= outside)
+    for group, _in_exists, _depth in list(_groups(body)):
+        parts = []
+        for part in group["part"]:
+            edit = edits.get(id(part))
+            if edit is not None and edit[1]:
+                inner = part["graph"]
+                none = _group([CompValue("Filter", expr=CompValue(
+                    "Builtin_NOTEXISTS", graph=_rename(inner, {})))])
+                parts.append(CompValue("GroupOrUnionGraphPattern", graph=[inner, none]))
+            else:
+                parts.append(part)
+        group["part"] = parts
 
 
-def _group_start(code: str, at: int) -> int:
-    """Index just after the `{` opening the group that contains position `at` (0 at top)."""
-    depth = 0
-    for i in range(at - 1, -1, -1):
-        if code[i] == "}":
-            depth += 1
-        elif code[i] == "{":
-            if depth == 0:
-                return i + 1
-            depth -= 1
-    return 0
-
-
-def _inside_exists(code: str, at: int) -> bool:
-    return any(_close(code, m.end() - 1) > at for m in _EXISTS_WORD.finditer(code[:at]))
-
-
-def _group_end(code: str, at: int) -> int:
-    """Index of the `}` closing the group that contains position `at` (len when top level)."""
-    depth = 0
-    for i in range(at, len(code)):
-        if code[i] == "{":
-            depth += 1
-        elif code[i] == "}":
-            if depth == 0:
-                return i
-            depth -= 1
-    return len(code)
-
-
-@dataclass
-class _Select:
-    projected: list[str]
-    body: str
-    uses_as_of: bool
-
-
-def _parse_select(text: str, where: str, component: str, vs: _Vars) -> _Select:
-    """The body of a shape's SELECT, with $this as ?this and the as-of read replaced."""
-    code = _code_only(text)
-    bad = _FORBIDDEN.search(code)
-    if bad:
-        raise CompileError(f"{where}: {component} uses {bad.group().strip()}, which the compiler "
-                           "does not support")
-    match = _SELECT.match(text)
-    if not match:
-        raise CompileError(f"{where}: {component} is not a plain `SELECT ... WHERE {{ ... }}`")
-    projected = match.group("vars").split()
-    for v in projected:
-        if not re.fullmatch(r"[?$](this|value)", v):
-            raise CompileError(f"{where}: {component} selects {v}; only $this and ?value are "
-                               "supported")
-    body = match.group("body")
-    uses_as_of = False
-    while (m := _AS_OF.search(body)) is not None:
-        run, var = m.group("run")[1:], m.group("var")[1:]
-        body = body[: m.start()] + f"VALUES ?{var} {{ {AS_OF_SLOT} }}" + body[m.end():]
-        if run in _variables(body):
-            raise CompileError(f"{where}: {component} uses ?{run} beyond reading aims:asOf")
-        uses_as_of = True
-    if re.search(r"aims:asOf|ns#asOf>", body):
-        raise CompileError(f"{where}: {component} reads aims:asOf in a form the compiler does "
-                           "not bind (write `?run aims:asOf ?asOf .`)")
-    body = _anti_joins(_split_class_paths(_rename_vars(body, {}), vs), vs)
-    return _Select([v[1:] for v in projected], body, uses_as_of)
+def _body_text(parts: list[Any], where: str) -> str:
+    """A group's parts as query text (no braces)."""
+    writer = _Writer()
+    try:
+        return " ".join(writer.part(p) for p in parts)
+    except QueryError as exc:
+        raise CompileError(f"{where}: {exc}") from None
 
 
 @cache
@@ -597,6 +758,15 @@ def prefixes() -> str:
     return "\n".join(lines[k] for k in sorted(lines)) + "\n"
 
 
+def _prefix_map(shapes: Graph) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for decl in shapes.objects(None, SH.declare):
+        prefix, ns = shapes.value(decl, SH.prefix), shapes.value(decl, SH.namespace)
+        if prefix is not None and ns is not None:
+            found[str(prefix)] = str(ns)
+    return found
+
+
 # --- targets -------------------------------------------------------------------------------------
 
 
@@ -606,25 +776,29 @@ def _targets(shapes: Graph, shape: URIRef, vs: _Vars) -> tuple[str, bool]:
     uses_as_of = False
     for c in sorted(shapes.objects(shape, SH.targetClass), key=str):
         k = vs.new()
-        branches.append(f"?this a {k} . {k} <{RDFS.subClassOf}>* <{c}> .")
+        branches.append(f"?this a {k} . {_subclass_pattern(k, c, vs)}")
     for n in sorted(shapes.objects(shape, SH.targetNode), key=str):
         branches.append(f"VALUES ?this {{ {_n3(n)} }}")
     for p in sorted(shapes.objects(shape, SH.targetSubjectsOf), key=str):
-        branches.append(f"?this <{p}> {vs.new()} .")
+        branches.append(f"?this {_n3(p)} {vs.new()} .")
     for p in sorted(shapes.objects(shape, SH.targetObjectsOf), key=str):
-        branches.append(f"{vs.new()} <{p}> ?this .")
-    for t in shapes.objects(shape, SH.target):
+        branches.append(f"{vs.new()} {_n3(p)} ?this .")
+    for t in sorted(shapes.objects(shape, SH.target), key=lambda t: _digest(shapes, t)):
         if (t, RDF.type, SH_SPARQL_TARGET) not in shapes or shapes.value(t, SH.select) is None:
             raise CompileError(f"shape {_where(shape)}: component sh:target (only SPARQL "
                                "targets with sh:select are compiled)")
-        select = _parse_select(str(shapes.value(t, SH.select)), f"shape {_where(shape)}",
+        where = f"shape {_where(shape)}"
+        select = _parse_select(shapes, str(shapes.value(t, SH.select)), where,
                                "sh:target sh:select", vs)
         if select.projected != ["this"]:
             raise CompileError(f"shape {_where(shape)}: sh:target must select ?this only")
         # Inlined (not a sub-SELECT) so a VALUES block on ?this restricts it; its own
         # variables get a private suffix so they cannot meet the constraint's variables.
-        own = {v: f"{v}_t{vs.new()[3:]}" for v in _variables(select.body) if v != "this"}
-        branches.append(_rename_vars(select.body, own))
+        own = {v: f"{v}_t{vs.new()[3:]}" for v in sorted(_vars(select.where)) if v != "this"}
+        body = _rename(select.where, own)
+        if vs.remote:
+            _optionals_in_exists(body)
+        branches.append(_body_text(body["part"], where))
         uses_as_of = uses_as_of or select.uses_as_of
     if (shape, RDF.type, RDFS.Class) in shapes:
         raise CompileError(f"shape {_where(shape)}: implicit class targets are not compiled")
@@ -646,33 +820,6 @@ def _digest(shapes: Graph, node: Node) -> str:
     return hashlib.sha1(canon(node).encode()).hexdigest()[:12]
 
 
-def _slot_unions(body: str) -> str:
-    """FOCUS_SLOT at the start of every UNION branch that uses ?this (outside EXISTS): pyoxigraph
-    evaluates a UNION without the outer VALUES, so a focus run restricts each branch itself."""
-    code = _code_only(body, keep_iris=True)
-    inserts: list[int] = []
-    for m in re.finditer(r"\bUNION\b", code, re.IGNORECASE):
-        if _inside_exists(code, m.start()):
-            continue
-        after = code.index("{", m.end())
-        before = code.rindex("}", 0, m.start())
-        depth, start = 0, before
-        while start >= 0:
-            if code[start] == "}":
-                depth += 1
-            elif code[start] == "{":
-                depth -= 1
-                if depth == 0:
-                    break
-            start -= 1
-        for open_at in (start, after):
-            if "this" in _variables(body[open_at:_close(code, open_at) + 1]):
-                inserts.append(open_at + 1)
-    for at in sorted(set(inserts), reverse=True):
-        body = body[:at] + f" {FOCUS_SLOT} " + body[at:]
-    return body
-
-
 def _select(target: str, body: str, *, has_value: bool) -> str:
     head = prefixes() + ("SELECT DISTINCT ?this ?value WHERE {\n" if has_value
                          else "SELECT DISTINCT ?this WHERE {\n")
@@ -687,7 +834,7 @@ def _rule_of(shapes: Graph, shape: URIRef) -> str:
 
 
 def _compile_node_shape(shapes: Graph, shape: URIRef, *, remote: bool = False) -> list[Check]:
-    vs = _Vars(anti_joins=not remote)
+    vs = _Vars(remote=remote)
     rule = _rule_of(shapes, shape)
     target, target_as_of = _targets(shapes, shape, vs)
     if not target:
@@ -697,7 +844,7 @@ def _compile_node_shape(shapes: Graph, shape: URIRef, *, remote: bool = False) -
 
     def add(source: Node, component: URIRef, sev: str, path: Node | None, body: str, *,
             has_value: bool, value_is_focus: bool, uses_as_of: bool, salt: str) -> None:
-        full = _select(target, _slot_unions(body), has_value=has_value)
+        full = _select(target, body, has_value=has_value)
         key = f"{shape}|{_digest(shapes, source) if isinstance(source, BNode) else ''}|" \
               f"{component.rsplit('#', 1)[-1]}|{salt}"
         checks.append(Check(
@@ -734,103 +881,60 @@ def _compile_node_shape(shapes: Graph, shape: URIRef, *, remote: bool = False) -
                 test = _set_test(shapes, prop, component, "?this", path, vs)
                 add(prop, _component_iri(component), sev, path_node, f"FILTER (!({test}))",
                     has_value=False, value_is_focus=False, uses_as_of=False, salt="")
-    for constraint in shapes.objects(shape, SH.sparql):
+    for constraint in sorted(shapes.objects(shape, SH.sparql), key=lambda c: _digest(shapes, c)):
         text = shapes.value(constraint, SH.select)
         if text is None:
             raise CompileError(f"shape {_where(shape)}: component sh:sparql without sh:select")
         if shapes.value(constraint, SH.deactivated) is not None:
             raise CompileError(f"shape {_where(shape)}: component sh:deactivated is not compiled")
-        select = _parse_select(str(text), f"shape {_where(shape)}", "sh:sparql", vs)
+        where = f"shape {_where(shape)}"
+        select = _parse_select(shapes, str(text), where, "sh:sparql", vs)
+        _slot_unions(select.where)
+        if remote:
+            _optionals_in_exists(select.where)
         has_value = "value" in select.projected
         # Constraint variables must not meet the target's private ones (suffix _t<n>).
-        add(shape, SH.SPARQLConstraintComponent, severity, None, select.body,
+        add(shape, SH.SPARQLConstraintComponent, severity, None,
+            _body_text(select.where["part"], where),
             has_value=has_value, value_is_focus=not has_value, uses_as_of=select.uses_as_of,
             salt=hashlib.sha1(str(text).encode()).hexdigest()[:12])
     return checks
 
 
 # --- the remote form ------------------------------------------------------------------------------
+#
+# A check compiled with remote=True is what a remote SPARQL endpoint gets (Virtuoso 7 is the one
+# tested); each difference gives the same solutions on the stores of this project:
+#
+# - `?k rdfs:subClassOf* C` is written as `VALUES ?k { C and its subclasses }`, the closure taken
+#   from the ontology (as `Facts` does for owners). Virtuoso evaluates a `*` path whose subject
+#   is bound row by row wrongly (mapper.questions.queries.for_backend), and the bounded
+#   alternation used there makes Virtuoso's SQL explode (a rule has up to 7 class tests, 5^7
+#   unions); subclass axioms outside the ontology graph are not followed on a remote endpoint.
+# - `FILTER NOT EXISTS` stays as written: the MINUS copies `_anti_joins` makes for pyoxigraph are
+#   mis-evaluated by Virtuoso (GATE-08).
+# - an OPTIONAL inside an EXISTS block becomes a UNION where that is equivalent
+#   (`_optionals_in_exists`).
 
-# `?k rdfs:subClassOf* C .` as the compiler writes it (targets, sh:class, `_split_class_paths`),
-# `?k` one of its own variables (maybe renamed with a _t/_m suffix), C an IRI or prefixed name.
-_SUBCLASS_CLOSURE = re.compile(
-    rf"(?P<k>\?_c\w+)\s+<{re.escape(str(RDFS.subClassOf))}>\*\s+"
-    r"(?P<cls><[^<>\s]+>|[A-Za-z][\w-]*:[\w-]+)(?:\s*\.)?")
 
-
-def for_remote(sparql: str, shapes: Graph | None = None) -> str:
-    """A compiled query as sent to a remote SPARQL endpoint (Virtuoso 7 is the one tested).
-
-    Three changes, each giving the same solutions on the stores of this project:
-
-    - `?k rdfs:subClassOf* C` becomes `VALUES ?k { C and its subclasses }`, the closure taken
-      from the ontology (as `Facts` does for owners). Virtuoso evaluates a `*` path whose subject
-      is bound row by row wrongly (mapper.questions.queries.for_backend), and the bounded
-      alternation used there makes Virtuoso's SQL explode (a rule has up to 7 class tests, 5^7
-      unions); subclass axioms outside the ontology graph are not followed on a remote endpoint.
-    - `FILTER NOT EXISTS` stays as written (the caller compiles with `anti_joins=False`): the
-      MINUS copies `_anti_joins` makes for pyoxigraph are mis-evaluated by Virtuoso (GATE-08).
-    - an OPTIONAL inside an EXISTS block whose variables meet the block's other patterns only
-      in variables bound outside the block becomes `{ O } UNION { FILTER NOT EXISTS { O } }`:
-      Virtuoso fails on (or pushes the block's FILTER into) such an OPTIONAL (THIRD-01).
-
-    >>> for_remote("?x a ?_c1 . ?_c1 <http://www.w3.org/2000/01/rdf-schema#subClassOf>* "
-    ...            "<https://aims-graph.org/ns#DueDiligence> .")
-    '?x a ?_c1 . VALUES ?_c1 { <https://aims-graph.org/ns#DueDiligence> }'
-    """
+@cache
+def _closure(cls: URIRef) -> tuple[str, ...]:
+    """A class and its subclasses in the ontology, as sorted IRIs."""
     ontology = resources.ontology()
-    names = _prefix_map(shapes if shapes is not None else resources.shapes())
-
-    def closure(m: re.Match[str]) -> str:
-        cls = m.group("cls")
-        prefix, _, local = cls.partition(":")
-        iri = URIRef(cls[1:-1] if cls.startswith("<") else names[prefix] + local)
-        classes = {iri} | {c for c in ontology.transitive_subjects(RDFS.subClassOf, iri)
-                           if isinstance(c, URIRef)}
-        return f"VALUES {m.group('k')} {{ {' '.join(sorted(c.n3() for c in classes))} }}"
-
-    return _optionals_in_exists(_SUBCLASS_CLOSURE.sub(closure, sparql))
+    classes = {str(cls)} | {str(c) for c in ontology.transitive_subjects(RDFS.subClassOf, cls)
+                            if isinstance(c, URIRef)}
+    return tuple(sorted(classes))
 
 
-_OPTIONAL = re.compile(r"\bOPTIONAL\s*\{", re.IGNORECASE)
+def _subclass_pattern(k: str, cls: Node, vs: _Vars) -> str:
+    """`k` ranging over `cls` and its subclasses: a `*` path, or the closure for a remote store.
 
-
-def _optionals_in_exists(text: str) -> str:
-    """`OPTIONAL { O }` inside an EXISTS block as `{ O } UNION { FILTER NOT EXISTS { O } }`.
-
-    The same solutions when O is a flat group whose variables shared with the block's other
-    patterns are all bound outside the block (substituted before the block is evaluated): then
-    the left join keeps each block solution with O's solutions, or alone when O has none, and
-    so does the union. Anything else is left as written.
+    >>> _subclass_pattern("?k", AIMS.DueDiligence, _Vars(remote=True))
+    'VALUES ?k { <https://aims-graph.org/ns#DueDiligence> }'
     """
-    code = _code_only(text, keep_iris=True)
-    edits: dict[int, tuple[int, str] | None] = {}
-    for block in _EXISTS_WORD.finditer(code):  # outer blocks first, inner ones overwrite
-        start, end = block.end() - 1, _close(code, block.end() - 1)
-        outside = _variables(text[:block.start()] + text[end + 1:])
-        for opt in _OPTIONAL.finditer(code, start, end):
-            close = _close(code, opt.end() - 1)
-            inner = text[opt.end():close]
-            rest = code[start + 1:opt.start()] + " " + code[close + 1:end]
-            triples, _filters, nested = _top_level(rest)
-            shared = _variables(inner) & _variables(triples + " " + nested)
-            ok = "{" not in code[opt.end():close] and shared <= outside
-            edits[opt.start()] = (close + 1, f"{{ {inner} }} UNION {{ FILTER NOT EXISTS "
-                                             f"{{ {inner} }} }}") if ok else None
-    for at in sorted(edits, reverse=True):
-        edit = edits[at]
-        if edit is not None:
-            text = text[:at] + edit[1] + text[edit[0]:]
-    return text
-
-
-def _prefix_map(shapes: Graph) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for decl in shapes.objects(None, SH.declare):
-        prefix, ns = shapes.value(decl, SH.prefix), shapes.value(decl, SH.namespace)
-        if prefix is not None and ns is not None:
-            found[str(prefix)] = str(ns)
-    return found
+    if vs.remote and isinstance(cls, URIRef):
+        return f"VALUES {k} {{ {' '.join(sparql_iri(c) for c in _closure(cls))} }}"
+    return f"{k} <{RDFS.subClassOf}>* {_n3(cls)} ."
 
 
 _COMPONENT = {
@@ -869,7 +973,7 @@ def compile_shapes(shapes: Graph) -> list[Check]:
     checks: list[Check] = []
     for shape in sorted(top, key=str):
         remote = {c.key: c.sparql for c in _compile_node_shape(shapes, shape, remote=True)}
-        checks.extend(replace(c, remote_sparql=for_remote(remote[c.key], shapes))
+        checks.extend(replace(c, remote_sparql=remote[c.key])
                       for c in _compile_node_shape(shapes, shape))
     keys = [c.key for c in checks]
     assert len(keys) == len(set(keys)), "check keys must be unique"

@@ -26,6 +26,7 @@ How a writer uses it (ingest, batch deletion):
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -55,6 +56,8 @@ _AS_OF = URIRef(_F + "asOf")
 _SHAPES = URIRef(_F + "shapes")
 
 Triple = tuple[Node, Node, Node]
+
+_log = logging.getLogger(__name__)
 
 LARGE_CHANGE = 5000
 """A change of more triples than this re-runs every check (cheaper than tracing each one)."""
@@ -340,8 +343,11 @@ def _candidates(store: Store, affected: _Affected) -> dict[str, set[Node]]:
 # --- the stored findings -----------------------------------------------------------------------
 
 
+@cache
 def shapes_digest() -> str:
-    """Changes whenever the compiled checks change (stored findings are then stale)."""
+    """Changes whenever the compiled checks change (stored findings are then stale), and only
+    then: the checks and their variable names are the same in every process (the compiler
+    orders everything it names; tests/test_stored_digest.py runs two hash seeds)."""
     text = "\n".join(c.key + c.sparql for c in compiled.checks())
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -376,7 +382,11 @@ def stored_as_of(store: Store) -> date | None:
     rows = store.query(
         f"SELECT ?d ?h WHERE {{ GRAPH <{FINDINGS_GRAPH}> {{ <{_STATE}> <{_AS_OF}> ?d ; "
         f"<{_SHAPES}> ?h }} }}").rows
-    if len(rows) != 1 or str(rows[0][1]) != shapes_digest():
+    if len(rows) != 1:
+        return None
+    if str(rows[0][1]) != shapes_digest():
+        _log.info("stored findings are for other shapes (digest %s, the shapes now %s): not "
+                  "used", rows[0][1], shapes_digest())
         return None
     value = rows[0][0]
     return value.toPython() if isinstance(value, Literal) else None  # type: ignore[no-any-return]
@@ -427,6 +437,7 @@ def current(store: Store, *, as_of: date | None = None, rules: Sequence[str] | N
     if stored is None:
         return None
     day = as_of or stored
+    _log.info("findings answered from the store (stored as of %s)", stored.isoformat())
     rule_ids = list(dict.fromkeys(rules)) if rules else None
     wanted = {c.key for c in compiled.selected(rule_ids)}
     results = [(k, r) for k, r in stored_results(store) if k in wanted]

@@ -7,7 +7,7 @@
   mapper.store.remote.
 
 The contract (mapper.store.contract) imports no implementation; this module is the only place
-that chooses one.
+that chooses one. mapper.store.sparql parses, binds and writes SPARQL on its parse tree.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from mapper.store.contract import (
     Quad,
     QueryResult,
     Store,
-    bind_values,
 )
 from mapper.store.embedded import OxigraphStore
+from mapper.store.sparql import bind_values
 from mapper.store.terms import from_ox, to_ox
 
 __all__ = ["DEFAULT_PATH", "FINDINGS_GRAPH", "META_GRAPH", "OxigraphStore", "Quad", "QueryResult",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import re
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -20,13 +20,13 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
 
 from mapper import resources
-from mapper.errors import QueryError
-from mapper.store.terms import from_ox
+from mapper.store.terms import from_ox, sparql_iri
 
 META_GRAPH = "urn:aims:graph:meta"
 FINDINGS_GRAPH = "urn:aims:graph:findings"
 """The stored validation findings (mapper.rules.stored): derived data, not part of the AIMS."""
 _ONTOLOGY_HASH = URIRef("urn:aims:ontologyHash")
+_log = logging.getLogger(__name__)
 
 Quad = tuple[Node, Node, Node, str]
 """(subject, predicate, object, graph IRI) with rdflib terms."""
@@ -153,10 +153,10 @@ class Store(ABC):
         onto = resources.ontology()
         data = onto.serialize(format="nt", encoding="utf-8")
         digest = hashlib.sha256(data).hexdigest()
+        # Constants only, so no binding (and no parse) is needed on every store open.
+        hash_iri = sparql_iri(str(_ONTOLOGY_HASH))
         found = self.query(
-            "SELECT ?h WHERE { GRAPH ?g { ?s ?p ?h } }",
-            bindings={"g": URIRef(META_GRAPH), "s": _ONTOLOGY_HASH, "p": _ONTOLOGY_HASH},
-        )
+            f"SELECT ?h WHERE {{ GRAPH {sparql_iri(META_GRAPH)} {{ {hash_iri} {hash_iri} ?h }} }}")
         if found.rows and str(found.rows[0][0]) == digest:
             return
         self.drop_graph(resources.ONTOLOGY_GRAPH)
@@ -167,53 +167,10 @@ class Store(ABC):
 
 
 # --- binding values safely --------------------------------------------------------------------
-
-_TOKEN = re.compile(
-    r"(?P<iri><[^<>\"{}|^`\\\s]*>)"
-    r"|(?P<str>'''.*?'''|\"\"\".*?\"\"\"|'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\")"
-    r"|(?P<comment>#[^\n]*)"
-    r"|(?P<word>[A-Za-z_]+)"
-    r"|(?P<brace>\{)",
-    re.DOTALL,
-)
-_BAD_IRI = re.compile(r"[<>\"{}|^`\\\s]")
-_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def _term_text(term: Node) -> str:
-    if isinstance(term, URIRef) and _BAD_IRI.search(str(term)):
-        raise QueryError(f"not a valid IRI: {str(term)!r}")
-    if not isinstance(term, URIRef | Literal):
-        raise QueryError(f"only IRIs and literals can be bound as parameters, not {term!r}")
-    return term.n3()
-
-
-def bind_values(sparql: str, bindings: Mapping[str, Node] | None) -> str:
-    """Pre-bind variables with an inline VALUES block at the top of the WHERE clause.
-
-    Values are serialised as escaped RDF terms, never pasted as query text, and the same
-    mechanism serves every backend. A parameter is visible to the whole outer WHERE group
-    (filters included) but not inside sub-SELECTs.
-
-    >>> print(bind_values("SELECT ?x WHERE { ?x ?p ?o }", {"o": Literal('x" } ; DROP ALL ; #')}))
-    SELECT ?x WHERE { VALUES (?o) { ("x\\" } ; DROP ALL ; #") } ?x ?p ?o }
-    """
-    if not bindings:
-        return sparql
-    names = sorted(bindings)
-    for name in names:
-        if not _VARIABLE.fullmatch(name):
-            raise QueryError(f"not a valid variable name: {name!r}")
-    values = " VALUES (" + " ".join(f"?{n}" for n in names) + ") { ("
-    values += " ".join(_term_text(bindings[n]) for n in names) + ") }"
-    seen_where = False
-    graph_template = False
-    for match in _TOKEN.finditer(sparql):
-        kind, text = match.lastgroup, match.group()
-        if kind == "word" and text.upper() == "WHERE":
-            seen_where = True
-        elif kind == "word" and text.upper() in ("CONSTRUCT", "DESCRIBE"):
-            graph_template = True
-        elif kind == "brace" and (seen_where or not graph_template):
-            return sparql[: match.end()] + values + sparql[match.end() :]
-    raise QueryError("cannot bind parameters: the query has no WHERE clause")
+#
+# A query with parameters is parsed (rdflib's SPARQL parser, rdflib.plugins.sparql.parser) and
+# written back from its parse tree with every bound variable replaced by its term, escaped by
+# mapper.store.terms: in triple patterns, paths' ends, FILTERs, BINDs, EXISTS blocks and
+# sub-SELECTs alike, so a parameter reaches every place the query names it. The variable itself
+# stays visible to the outer query (a VALUES block at the top of its WHERE clause), so projecting
+# it, `SELECT *`, GROUP BY and ORDER BY on it keep working.

@@ -20,7 +20,8 @@ from rdflib import Graph
 from rdflib.term import Node
 
 from mapper.errors import QueryError, StoreUnavailable
-from mapper.store.contract import Quad, QueryResult, Store, bind_values
+from mapper.store.contract import Quad, QueryResult, Store
+from mapper.store.sparql import bind_values
 from mapper.store.terms import from_ox, to_ox
 
 OWNER_FILE = "AIMS-OWNER.json"

@@ -67,7 +67,8 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Identifier, Node
 
 from mapper.errors import QueryError, StoreUnavailable
-from mapper.store.contract import Quad, QueryResult, Store, bind_values
+from mapper.store.contract import Quad, QueryResult, Store
+from mapper.store.sparql import bind_values
 from mapper.store.terms import from_ox
 
 _XSD = "http://www.w3.org/2001/XMLSchema#"
