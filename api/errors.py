@@ -21,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from mapper.errors import InputError, MapperError, NotFound, QueryError, StoreUnavailable
 
@@ -178,8 +179,21 @@ async def _mapper_error(request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     code = _HTTP_CODES.get(exc.status_code, "error")
-    return error_response(exc.status_code, code, str(exc.detail), None,
-                          headers=getattr(exc, "headers", None))
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(_methods_of(request))
+    return error_response(exc.status_code, code, str(exc.detail), None, headers=headers or None)
+
+
+def _methods_of(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette names only the first route's,
+    so GET and DELETE on /v1/batches/{id} answered `Allow: GET`)."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods - {"HEAD"})
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

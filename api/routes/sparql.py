@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
+from pydantic import StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Principal
@@ -60,9 +61,11 @@ _PREFIXES = (
 
 QueryParam = Annotated[str | None, Query(
     description="The SPARQL query.", examples=[_PREFIXES + _EXAMPLE])]
-DefaultGraphs = Annotated[list[str] | None, Query(
+GraphIri = Annotated[str, StringConstraints(min_length=1, pattern=r'^[^\s<>"{}|^`\\]+$')]
+"""A graph's IRI: not empty, no character an IRI cannot hold."""
+DefaultGraphs = Annotated[list[GraphIri] | None, Query(
     alias="default-graph-uri", description="Graphs whose union is the default graph.")]
-NamedGraphs = Annotated[list[str] | None, Query(
+NamedGraphs = Annotated[list[GraphIri] | None, Query(
     alias="named-graph-uri", description="Graphs available to GRAPH clauses.")]
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
-from api.deps import Reader, StateDep
+from api.deps import IsoDate, Reader, StateDep
 from api.routes.validation import AssessmentSummary
 from mapper.questions import trace
 
@@ -17,7 +16,7 @@ router = APIRouter(prefix="/v1", tags=["systems"])
 SystemId = Annotated[str, Path(
     description="The system's identifier (aims:identifier), IRI or a unique label.",
     examples=["SYS-CLAIMS-TRIAGE"])]
-AsOf = Annotated[date | None, Query(description="Judge at this date (YYYY-MM-DD); default "
+AsOf = Annotated[IsoDate | None, Query(description="Judge at this date (YYYY-MM-DD); default "
                                     "today.", examples=["2026-06-30"])]
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel
 
-from api.deps import Reader, StateDep
+from api.deps import IsoDate, Reader, StateDep
 from api.sparql import negotiate
 from mapper.rules import catalogue
 from mapper.rules import validate as validation
@@ -103,7 +103,7 @@ class Engine(StrEnum):
     pyshacl = "pyshacl"
 
 
-AsOf = Annotated[date | None, Query(
+AsOf = Annotated[IsoDate | None, Query(
     description="The audit date the rules are judged at (YYYY-MM-DD); default today.",
     examples=["2026-06-30"])]
 
