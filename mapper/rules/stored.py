@@ -14,11 +14,11 @@ candidates only, and their stored findings are replaced. A pattern that no path 
 make cheap (few focus nodes). Paths are followed in the graph before the change for removed
 triples and after it for added ones, so a finding that depended on a removed link is found too.
 
-How a writer uses it (ingest, batch deletion):
-
-    pending = findings.before_change(store, removed=old_triples)   # before deleting anything
-    ... write: add the new batch, drop the old graph ...
-    delta = findings.apply_change(store, added=new_triples, pending=pending)
+How a change reaches it: writers (ingest, batch deletion) commit through the one change path,
+`with store.changing(added=[graph], removed=[old]):`, and `FindingsKeeper` (attached to the
+store by the faces with `keep_current`) re-validates what the change affects, once. The findings
+record the data digest they are current for; findings behind the data (a crash between the data
+write and theirs, or a write without the keeper) are never answered from: `validate` redoes them.
 
 `current(store, as_of=...)` then answers `aims validate` from the stored findings, without a run.
 """
@@ -54,6 +54,8 @@ _FOCUS = URIRef(_F + "focus")
 _VALUE = URIRef(_F + "value")
 _AS_OF = URIRef(_F + "asOf")
 _SHAPES = URIRef(_F + "shapes")
+_DATA = URIRef(_F + "data")
+"""The store's data digest (Store.data_digest) the findings were brought up to."""
 
 Triple = tuple[Node, Node, Node]
 
@@ -377,19 +379,42 @@ def _run(store: Store, checks: Sequence[Check], as_of: date,
     return out
 
 
-def stored_as_of(store: Store) -> date | None:
-    """The as-of date of the stored findings, None when there are none (or they are stale)."""
+def _state(store: Store) -> tuple[date | None, str | None, str | None]:
     rows = store.query(
-        f"SELECT ?d ?h WHERE {{ GRAPH <{FINDINGS_GRAPH}> {{ <{_STATE}> <{_AS_OF}> ?d ; "
-        f"<{_SHAPES}> ?h }} }}").rows
+        f"SELECT ?d ?h ?x WHERE {{ GRAPH <{FINDINGS_GRAPH}> {{ <{_STATE}> <{_AS_OF}> ?d ; "
+        f"<{_SHAPES}> ?h . OPTIONAL {{ <{_STATE}> <{_DATA}> ?x }} }} }}").rows
     if len(rows) != 1:
+        return None, None, None
+    day, shapes, data = rows[0]
+    value = day.toPython() if isinstance(day, Literal) else None
+    return value, None if shapes is None else str(shapes), None if data is None else str(data)
+
+
+def stored_as_of(store: Store) -> date | None:
+    """The as-of date of the stored findings, None when there are none or they are not
+    current: computed for other shapes, or behind the data (a write between the data and the
+    findings was interrupted; `stale` tells)."""
+    day, shapes, data = _state(store)
+    if day is None:
         return None
-    if str(rows[0][1]) != shapes_digest():
+    if shapes != shapes_digest():
         _log.info("stored findings are for other shapes (digest %s, the shapes now %s): not "
-                  "used", rows[0][1], shapes_digest())
+                  "used", shapes, shapes_digest())
         return None
-    value = rows[0][0]
-    return value.toPython() if isinstance(value, Literal) else None  # type: ignore[no-any-return]
+    if data != store.data_digest():
+        _log.info("stored findings are behind the data (digest %s, the data now %s): not used",
+                  data, store.data_digest())
+        return None
+    return day
+
+
+def stale(store: Store) -> date | None:
+    """The as-of date of stored findings that are no longer current (other shapes, or behind
+    the data), None when there are none or they are current: what `refresh` must redo."""
+    day, _, _ = _state(store)
+    if day is None or stored_as_of(store) is not None:
+        return None
+    return day
 
 
 def prepare() -> None:
@@ -406,6 +431,7 @@ def refresh(store: Store, *, as_of: date) -> Report:
     quads = _quads(results)
     quads.append((_STATE, _AS_OF, Literal(as_of), FINDINGS_GRAPH))
     quads.append((_STATE, _SHAPES, Literal(shapes_digest()), FINDINGS_GRAPH))
+    quads.append((_STATE, _DATA, Literal(store.data_digest()), FINDINGS_GRAPH))
     store.add_quads(quads)
     return compiled.to_report(store, [r for _, r in results], as_of=as_of)
 
@@ -501,7 +527,8 @@ def apply_change(store: Store, *, added: Iterable[Any] = (), pending: Pending | 
     removed = list(removed)
     if removed and pending is None:
         raise ValueError("removed triples need before_change(...) called before the removal")
-    as_of = stored_as_of(store)
+    day, shapes, _ = _state(store)  # current before the write: the data digest moved with it
+    as_of = day if shapes == shapes_digest() else None
     if as_of is None:
         return None
     triples = _triples(added)
@@ -538,8 +565,40 @@ def _replace(store: Store, *, full: set[str], focus: dict[str, set[Node]],
                 f"DELETE {{ GRAPH {g} {{ ?f ?p ?o }} }} WHERE {{ GRAPH {g} {{ "
                 f"VALUES ?x {{ {values} }} ?f <{_FOCUS}> ?x ; <{_CHECK}> "
                 f"{Literal(key).n3()} ; ?p ?o }} }}")
-    if updates:
-        store.update(" ;\n".join(updates))
+    updates.append(f"DELETE WHERE {{ GRAPH {g} {{ <{_STATE}> <{_DATA}> ?x }} }}")
+    store.update(" ;\n".join(updates))
     quads = _quads(results)
-    if quads:
-        store.add_quads(quads)
+    quads.append((_STATE, _DATA, Literal(store.data_digest()), FINDINGS_GRAPH))
+    store.add_quads(quads)
+
+
+# --- the consumer of committed changes -------------------------------------------------------
+
+
+class FindingsKeeper:
+    """Keeps stored findings current: the one consumer of a committed change (Store.changing)
+    that re-validates what the change can affect. Attached by the faces that open a store
+    (the CLI, the API, the demo); a write made without it leaves the findings behind the
+    data, which `stored_as_of` then detects (and `validate` redoes them)."""
+
+    name = "findings"
+
+    def before(self, store: Store, change: Any) -> Any:
+        if stored_as_of(store) is None:
+            return None
+        removed = [q for g in change.removed for q in store.quads(g)]
+        return (before_change(store, removed=removed), removed)
+
+    def after(self, store: Store, change: Any, token: Any) -> Delta | None:
+        if token is None:
+            return None
+        pending, removed = token
+        added = [q for g in change.added for q in store.quads(g)]
+        return apply_change(store, added=added, pending=pending, removed=removed)
+
+
+def keep_current(store: Store) -> Store:
+    """Attach the stored-findings consumer to a store (once); returns the store."""
+    if not any(isinstance(o, FindingsKeeper) for o in store.observers):
+        store.observers.append(FindingsKeeper())
+    return store

@@ -7,6 +7,7 @@ findings are stored (mapper.rules.stored) the answer comes from them.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -18,6 +19,8 @@ from mapper.rules import pyshacl_engine
 from mapper.rules import stored as findings
 from mapper.rules.results import RawResult, Report
 from mapper.store import Store
+
+_log = logging.getLogger(__name__)
 
 
 def validate(
@@ -34,7 +37,8 @@ def validate(
     mapper.rules.compile), "pyshacl" (the reference engine) or "auto" (= sparql); the Report is the
     same either way. With "auto"/"sparql", when findings are stored (mapper.rules.stored:
     `aims validate --store-findings`, then kept current by every committed change) the answer
-    comes from them (only the date-dependent checks are re-run for another as-of date).
+    comes from them (only the date-dependent checks are re-run for another as-of date); stored
+    findings found behind the data (an interrupted write) are recomputed first.
 
     `system` (an aims:identifier or IRI) validates only the nodes that concern that AI system.
     Unknown rule ids or systems raise NotFound.
@@ -47,6 +51,11 @@ def validate(
     if engine not in ("auto", "sparql", "pyshacl"):
         raise ValueError(f"unknown validation engine {engine!r}: auto, sparql or pyshacl")
     if engine != "pyshacl":
+        behind = findings.stale(store)
+        if behind is not None:  # stored, but behind the data or the shapes: bring them up
+            _log.warning("stored findings were not current (a write was interrupted, or the "
+                         "shapes changed): recomputing them")
+            findings.refresh(store, as_of=behind)
         stored = findings.current(store, as_of=as_of, rules=rules, system=system)
         if stored is not None:
             return stored

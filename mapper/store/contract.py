@@ -10,10 +10,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import pyoxigraph as ox
 from rdflib import Graph, Literal, URIRef
@@ -45,6 +47,34 @@ class QueryResult:
     def dicts(self) -> list[dict[str, Node | None]]:
         """Rows as dicts keyed by variable name."""
         return [dict(zip(self.variables, row, strict=True)) for row in self.rows]
+
+
+@dataclass
+class Change:
+    """One committed change, as its consumers see it: the graphs a commit writes and those it
+    removes. `results` holds what each observer made of it, by the observer's name (e.g. the
+    stored findings' re-validation, mapper.rules.stored.FindingsKeeper)."""
+
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    results: dict[str, Any] = field(default_factory=dict)
+
+
+class ChangeObserver(Protocol):
+    """A consumer of committed changes, attached to a store (`Store.observers`)."""
+
+    name: str
+
+    def before(self, store: Store, change: Change) -> Any:
+        """Called before the change is written (the removed graphs are still there)."""
+
+    def after(self, store: Store, change: Change, token: Any) -> Any:
+        """Called once the change is written; its return value lands in change.results."""
+
+
+FAULT_ENV = "AIMS_FAULT"
+"""Fault injection for the crash tests: `AIMS_FAULT=after-write` ends the process between a
+commit's data write and its consumers (what a crash there would leave)."""
 
 
 def _counting(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -82,6 +112,35 @@ class Store(ABC):
     @abstractmethod
     def query(self, sparql: str, *, bindings: Mapping[str, Node] | None = None) -> QueryResult:
         """Run a SPARQL query over the union of all graphs; bindings pre-bind variables."""
+
+    @property
+    def observers(self) -> list[ChangeObserver]:
+        """Who reacts to committed changes (attached by the faces that open the store)."""
+        if "_observers" not in self.__dict__:
+            self.__dict__["_observers"] = []
+        return self.__dict__["_observers"]  # type: ignore[no-any-return]
+
+    @contextmanager
+    def changing(self, *, added: Sequence[str] = (), removed: Sequence[str] = ()
+                 ) -> Iterator[Change]:
+        """The one change path: `with store.changing(added=[graph], removed=[old]) as change:`
+        then write. The observers see the change before and after the write (once, in one
+        place); a write that raises reaches no observer.
+        """
+        change = Change(added=list(added), removed=list(removed))
+        tokens = [(o, o.before(self, change)) for o in self.observers]
+        yield change
+        if os.environ.get(FAULT_ENV) == "after-write":
+            os._exit(70)  # noqa: SLF001 - the crash the stored findings must survive
+        for observer, token in tokens:
+            change.results[observer.name] = observer.after(self, change, token)
+
+    def data_digest(self) -> str:
+        """Changes with every committed change: a digest of the named graphs holding data
+        (every batch is a graph of its own, replaced and dropped whole), so what was computed
+        from the data (the stored findings) can tell whether it is behind it."""
+        names = sorted(g for g in self.graphs() if g not in (FINDINGS_GRAPH,))
+        return hashlib.sha256("\n".join(names).encode()).hexdigest()[:16]
 
     def select_text(self, sparql: str) -> list[tuple[str | None, ...]]:
         """A SELECT's rows as the terms' text (an IRI, a literal's lexical form; None unbound):
