@@ -118,7 +118,7 @@ class _Lines:
 
 def _rows(text: io.TextIOBase, source: str, limits: Limits) -> Iterator[Row]:
     lines = _Lines(text, source, limits)
-    csv.field_size_limit(max(131072, limits.max_literal + 1))
+    csv.field_size_limit(limits.max_literal)  # a quoted value may span lines: bound it too
     reader = csv.reader(iter(lines), delimiter=_delimiter(lines.first), strict=True)
     counter = Counter(source, limits, unit="line")
     rownum = 0
@@ -130,6 +130,10 @@ def _rows(text: io.TextIOBase, source: str, limits: Limits) -> Iterator[Row]:
         except StopIteration:
             break
         except csv.Error as exc:
+            if "field limit" in str(exc):
+                raise limits.exceeded(
+                    "max_literal", f"{source}, line {start_line}",
+                    f"a value longer than {limits.max_literal:,} characters") from None
             raise InputError(
                 f"{source}, line {start_line}: broken CSV ({exc}); check the quotes in the "
                 "record that starts on this line"
