@@ -170,6 +170,9 @@ class Cancel:
     def is_set(self) -> bool:
         return self._event.is_set()
 
+    def clear(self) -> None:
+        self._event.clear()
+
     def check(self) -> None:
         if self._event.is_set():
             raise IngestCancelled("the ingest was stopped because the server is shutting "
