@@ -924,6 +924,11 @@ class Applier:
                 parts = [own.strip()]
             nodes[node.id] = self._mint(node.kind, parts, node.suffix)
         primary = nodes.get(table.nodes[0].id)
+        known = self._keys.get(primary) if primary is not None else None
+        if known is not None and table.duplicates == "reject":
+            # refused with its group whatever else it holds: the rest need not be mapped
+            self._remember(primary, known, rownum, None)  # type: ignore[arg-type]
+            return
         for node in table.nodes:
             subject = nodes.get(node.id)
             if subject is None:
@@ -957,15 +962,18 @@ class Applier:
             return
         assert primary is not None
         seq = self.spool.add(dict.fromkeys(lines))
-        known = self._keys.get(primary)
         if known is None:
             self._keys[primary] = (rownum, seq)
-        elif isinstance(known, _Group):
-            known.add(rownum, seq)
         else:
-            group = _Group(first=known[0], seqs=[known[1]], rows=[known[0]])
-            group.add(rownum, seq)
-            self._keys[primary] = group
+            self._remember(primary, known, rownum, seq)
+
+    def _remember(self, primary: str, known: tuple[int, int] | _Group, rownum: int,
+                  seq: int | None) -> None:
+        """Another row with a key seen before: start or grow its group."""
+        if not isinstance(known, _Group):
+            known = _Group(first=known[0], seqs=[known[1]], rows=[known[0]])
+            self._keys[primary] = known
+        known.add(rownum, seq)
 
     def _reject(self, rownum: int, column: str, value: str, reason: str) -> None:
         self.result.rejected.append(Rejected(rownum, column, value, reason, self.sheet))
@@ -1007,9 +1015,10 @@ class _Group:
     rows: list[int]
     count: int = 1
 
-    def add(self, row: int, seq: int) -> None:
+    def add(self, row: int, seq: int | None) -> None:
         self.count += 1
-        self.seqs.append(seq)
+        if seq is not None:
+            self.seqs.append(seq)
         if len(self.rows) <= SHOWN_ROWS:
             self.rows.append(row)
 
