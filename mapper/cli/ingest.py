@@ -54,8 +54,13 @@ def ingest(
     from mapper.ingest import commit, prepare
     from mapper.ingest.limits import SHUTDOWN
 
-    # SIGTERM: stop at the next row or chunk and leave nothing half-written (exit 2)
-    signal.signal(signal.SIGTERM, lambda signum, frame: SHUTDOWN.set())
+    def stop(signum: int, frame: object) -> None:
+        # stop at the next row or chunk, leaving nothing half-written (exit 2); a second
+        # SIGTERM ends the process at once
+        SHUTDOWN.set()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    signal.signal(signal.SIGTERM, stop)
     # read, map and check everything before the store is opened (and locked)
     with prepare(paths, mapping=mapping, sheet=sheet, skip_invalid=skip_invalid,
                  lenient=lenient, progress=sys.stderr.isatty()) as preparation, \

@@ -70,7 +70,8 @@ def serve(
 
     Limits come from the environment: AIMS_MAX_BODY_BYTES (default 20 MiB),
     AIMS_SPARQL_TIMEOUT (10 s), AIMS_SPARQL_MAX_RESULTS (10000), AIMS_SPARQL_WORKERS (2),
-    AIMS_LOCK_TIMEOUT (120 s).
+    AIMS_LOCK_TIMEOUT (120 s), and what one upload may cost: AIMS_INGEST_MAX_ROWS, _CELLS,
+    _LINE, _LITERAL, _DEPTH, _UNZIPPED, _RATIO (README "Ingest limits"; past one: 413).
 
     Example: aims apikey create --role contributor --name ci && aims serve --port 8000
     """
