@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mapper.apikeys import default_keys_file
 from mapper.errors import InputError
+from mapper.ingest.limits import Limits
 
 
 def _env_number(name: str, default: float) -> float:
@@ -59,6 +60,9 @@ class Settings:
     lock_timeout: float = 120.0
     """Seconds a request waits for a running write (or, a write, for running reads): 503."""
     title: str = "AIMS Graph API"
+    ingest_limits: Limits = field(default_factory=Limits)
+    """What one upload may cost (rows, cells, line/value length, JSON nesting, a workbook's
+    inflated size and ratio): AIMS_INGEST_MAX_* (mapper/ingest/limits.py); past one, 413."""
 
     @property
     def key_path(self) -> Path:
@@ -88,5 +92,6 @@ class Settings:
             "sparql_max_depth": int(_env_number("AIMS_SPARQL_MAX_DEPTH", cls.sparql_max_depth)),
             "lock_timeout": _env_number("AIMS_LOCK_TIMEOUT", cls.lock_timeout),
         }
+        values["ingest_limits"] = Limits.from_env()
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -95,7 +95,7 @@ def test_invalid_rows_abort_with_422_and_nothing_written(
                      "text/csv", filename="dup.csv")
     assert response.status_code == 422
     body = response.json()
-    assert body["error"] == "invalid_input" and "row 4" in body["message"]
+    assert body["error"] == "invalid_input" and "rows 2, 4" in body["message"]
     assert set(demo_store.graphs()) == before
 
 
@@ -105,7 +105,8 @@ def test_skip_invalid_returns_rejected_rows(api_client: TestClient, contributor:
     assert response.status_code == 200, response.text
     [batch] = response.json()["batches"]
     assert batch["records"] == 1
-    assert sorted({r["row"] for r in batch["rejected"]}) == [2, 4]  # both SYS-1 rows
+    [group] = batch["rejected"]  # both SYS-1 rows, reported once
+    assert (group["row"], group["count"], group["rows"]) == (2, 2, [2, 4])
     assert all(r["reason"] for r in batch["rejected"])
 
 

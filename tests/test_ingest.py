@@ -153,15 +153,16 @@ def test_invalid_rows_abort_or_are_recorded(store: Store) -> None:
     with pytest.raises(IngestRejected) as info:
         ingest(store, [DATA / "systems.csv", DATA / "duplicate_key.csv"])
     assert snapshot(store) == before  # not even the valid file was written
-    rows = sorted(r["row"] for r in info.value.rejected)
-    assert rows == [2, 4] and "duplicate key" in str(info.value)
+    [group] = info.value.rejected  # one report for the rows sharing the key
+    assert (group["row"], group["count"], group["rows"]) == (2, 2, [2, 4])
+    assert "duplicate key: 2 rows share it (rows 2, 4)" in str(info.value)
     [res] = ingest(store, DATA / "duplicate_key.csv", skip_invalid=True)
-    assert res.records == 1 and [r["row"] for r in res.rejected] == [2, 4]
+    assert res.records == 1 and [r["rows"] for r in res.rejected] == [[2, 4]]
     found = store.query(
         "SELECT ?row ?reason WHERE { GRAPH ?g { ?b <https://aims-graph.org/ns#rejectedRow> ?r . "
         "?r <https://aims-graph.org/ns#rowNumber> ?row ; <https://aims-graph.org/ns#reason> "
         "?reason } } ORDER BY ?row", bindings={"g": URIRef(PROVENANCE_GRAPH)})
-    assert [int(str(r[0])) for r in found.rows] == [2, 4]
+    assert [int(str(r[0])) for r in found.rows] == [2]  # the group, by its first row
 
 
 def test_json_records_and_object_holding_them(store: Store, tmp_path: Path) -> None:

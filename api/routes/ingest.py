@@ -3,6 +3,10 @@
 The upload is written to a temporary folder under its (sanitised) file name, because a batch
 is named after its source: uploading the same file name again replaces that batch, the same
 content again changes nothing. Without a file name, the name is made from the content's hash.
+
+The upload is read, mapped and checked (mapper.ingest.prepare) before the store's write lock
+is taken, so readers keep being answered while it is parsed; the lock is held only for the
+commit. An input past one of the ingest limits (Settings.ingest_limits) is a 413 naming it.
 """
 
 from __future__ import annotations
@@ -20,10 +24,19 @@ from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 
 from api.deps import Contributor, StateDep
+from api.errors import error_response
 from api.routes.validation import FindingInfo
 from api.state import AppState
 from mapper.errors import InputError, NotFound
-from mapper.ingest import RDF_SUFFIXES, TABULAR, BatchResult, ingest
+from mapper.ingest import (
+    RDF_SUFFIXES,
+    TABULAR,
+    BatchResult,
+    IngestCancelled,
+    LimitExceeded,
+    commit,
+    prepare,
+)
 from mapper.ingest.mapping import builtin_names
 from mapper.rules import validate as validation
 from mapper.rules.results import Finding, Report, find_system
@@ -95,15 +108,19 @@ class IngestAnswer(BaseModel):
 
 _DESCRIPTION = """\
 Send the records either as a multipart upload (field `file`, optional fields `mapping`,
-`sheet`, `skip_invalid`, `as_of`, `verdict`) or as the request body with its Content-Type:
-Turtle (`text/turtle`), N-Triples, JSON-LD (`application/ld+json`), RDF/XML, CSV, XLSX or JSON
-records (`application/json`; tabular inputs go through a built-in `mapping`, chosen by their
-columns when not named). Options then go in the query string.
+`sheet`, `skip_invalid`, `lenient`, `as_of`, `verdict`) or as the request body with its
+Content-Type: Turtle (`text/turtle`), N-Triples, JSON-LD (`application/ld+json`), RDF/XML,
+CSV, XLSX or JSON records (`application/json`; tabular inputs go through a built-in `mapping`,
+chosen by their columns when not named). Options then go in the query string.
 
 Each file becomes one batch (named graph with provenance), written atomically: invalid rows
 abort the whole upload with a 422 listing them, unless `skip_invalid=true`, which loads the
 valid rows and returns the rejected ones with reasons. Uploading the same `filename` again
 replaces its batch. JSON-LD with a remote `@context` and RDF/XML with a DOCTYPE are refused.
+A typed literal that is not of its type is refused with a 422 unless `lenient=true`. An input
+past an ingest limit (rows, cells, line or value length, JSON nesting, a workbook's inflated
+size or compression ratio) is refused with a 413 naming the limit; the upload is parsed before
+the store is locked, so reads go on meanwhile.
 
 The answer holds the batches and the validation verdict for what the batch touched. When
 validation findings are stored in the store (`aims validate --store-findings`), the ingest
@@ -119,7 +136,8 @@ _BODY = {
             "file": {"type": "string", "format": "binary"},
             "mapping": {"type": "string"}, "sheet": {"type": "string"},
             "skip_invalid": {"type": "boolean"}, "as_of": {"type": "string", "format": "date"},
-            "verdict": {"type": "boolean"}}, "required": ["file"]}},
+            "verdict": {"type": "boolean"}, "lenient": {"type": "boolean"}},
+            "required": ["file"]}},
         "text/turtle": {"schema": {"type": "string"}, "example": (
             "@prefix aims: <https://aims-graph.org/ns#> .\n"
             "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
@@ -199,15 +217,17 @@ def _verdict(state: AppState, results: list[BatchResult], as_of: date) -> dict[s
 
 
 def _run(state: AppState, folder: Path, name: str, *, mapping: str | None, sheet: str | None,
-         skip_invalid: bool, actor: str, as_of: date, verdict: bool,
+         skip_invalid: bool, lenient: bool, actor: str, as_of: date, verdict: bool,
          mapping_file: Path | None) -> dict[str, Any]:
     if mapping is not None and mapping not in builtin_names():
         raise InputError(f"unknown mapping {mapping!r}; built-in mappings: "
                          f"{', '.join(builtin_names())} (or upload one as `mapping_file`)",
                          ref="mapping")
-    with state.writing() as store:
-        results = ingest(store, [folder / name], mapping=mapping_file or mapping, sheet=sheet,
-                         skip_invalid=skip_invalid, actor=actor)
+    preparation = prepare([folder / name], mapping=mapping_file or mapping, sheet=sheet,
+                          skip_invalid=skip_invalid, lenient=lenient,
+                          limits=state.settings.ingest_limits)  # no lock: readers go on
+    with preparation, state.writing() as store:  # only the commit holds the write lock
+        results = commit(store, preparation, actor=actor)
     return {"batches": [r.as_dict() for r in results],
             "verdict": _verdict(state, results, as_of) if verdict else None}
 
@@ -246,6 +266,10 @@ async def ingest_records(
     = False,
     as_of: Annotated[date | None, Query(description="Date the verdict is judged at.")] = None,
     verdict: Annotated[bool, Query(description="Validate what the batch touched.")] = True,
+    lenient: Annotated[bool, Query(description=(
+        "Load a typed value that is not of its type (a number that is not a number, a date "
+        "that is not a date) as written, with a warning, instead of refusing the upload."))]
+    = False,
 ) -> Any:
     from starlette.concurrency import run_in_threadpool
 
@@ -270,6 +294,7 @@ async def ingest_records(
             mapping = _text(form.get("mapping")) or mapping
             sheet = _text(form.get("sheet")) or sheet
             skip_invalid = _flag(form.get("skip_invalid"), "skip_invalid") or skip_invalid
+            lenient = _flag(form.get("lenient"), "lenient") or lenient
             as_of = _as_of(form.get("as_of")) if form.get("as_of") else as_of
             if form.get("verdict") is not None:
                 verdict = _flag(form.get("verdict"), "verdict")
@@ -283,10 +308,15 @@ async def ingest_records(
         if not data:
             raise InputError("the upload is empty", ref=name)
         (folder / name).write_bytes(data)
+        del data
         return await run_in_threadpool(
             _run, state, folder, name, mapping=mapping, sheet=sheet, skip_invalid=skip_invalid,
-            actor=who.name, as_of=as_of or date.today(), verdict=verdict,
+            lenient=lenient, actor=who.name, as_of=as_of or date.today(), verdict=verdict,
             mapping_file=mapping_file)
+    except LimitExceeded as exc:
+        return error_response(413, "too_large", exc.message, exc.ref)
+    except IngestCancelled as exc:
+        return error_response(503, "shutting_down", exc.message, exc.ref)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

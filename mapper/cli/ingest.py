@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +31,10 @@ def ingest(
     skip_invalid: Annotated[bool, typer.Option(
         "--skip-invalid", help="Load the valid rows; record rejected ones in the provenance."
     )] = False,
+    lenient: Annotated[bool, typer.Option(
+        "--lenient", help="Load a typed value that is not of its type (a number that is not "
+        "a number, a date that is not a date) as written, with a warning, instead of refusing."
+    )] = False,
     actor: Annotated[str | None, typer.Option(
         "--actor", help="Who ingests (recorded as prov:wasAssociatedWith); default: login name."
     )] = None,
@@ -40,15 +45,27 @@ def ingest(
 
     Tabular files go through a YAML mapping; RDF files are loaded as they are. Any invalid row
     aborts everything (exit 2, nothing written) unless --skip-invalid. Re-ingesting an unchanged
-    file changes nothing; a changed file replaces its earlier batch.
+    file changes nothing; a changed file replaces its earlier batch. Every input is held to the
+    limits AIMS_INGEST_MAX_ROWS, _CELLS, _LINE, _LITERAL, _DEPTH, _UNZIPPED and _RATIO (see the
+    README); past one, exit 2 with a line naming the file, the row and the limit.
 
     Example: aims ingest examples/meridian && aims ingest inventory.xlsx --skip-invalid
     """
-    from mapper.ingest import ingest as run
+    from mapper.ingest import commit, prepare
+    from mapper.ingest.limits import SHUTDOWN
 
-    with opened(store) as st:
-        results = run(st, paths, mapping=mapping, sheet=sheet, skip_invalid=skip_invalid,
-                      actor=actor, progress=sys.stderr.isatty())
+    def stop(signum: int, frame: object) -> None:
+        # stop at the next row or chunk, leaving nothing half-written (exit 2); a second
+        # SIGTERM ends the process at once
+        SHUTDOWN.set()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    signal.signal(signal.SIGTERM, stop)
+    # read, map and check everything before the store is opened (and locked)
+    with prepare(paths, mapping=mapping, sheet=sheet, skip_invalid=skip_invalid,
+                 lenient=lenient, progress=sys.stderr.isatty()) as preparation, \
+            opened(store) as st:
+        results = commit(st, preparation, actor=actor)
     if fmt == Format.json:
         print_json([r.as_dict() for r in results])
         return

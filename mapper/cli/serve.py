@@ -1,16 +1,26 @@
-"""`aims serve` (the REST API under uvicorn) and `aims apikey create|list|revoke`."""
+"""`aims serve` (the REST API under uvicorn) and `aims apikey create|list|revoke`.
+
+SIGTERM (or Ctrl-C) stops the server within about ten seconds even during a long ingest: the
+signal sets mapper.ingest.limits.SHUTDOWN, which a running ingest checks between rows and
+between the chunks it writes; it then gives up whole (its partial graph is dropped, the upload
+is answered 503) and uvicorn's graceful shutdown finishes. The store is checked on start
+(`batches.recover`), so a batch a hard kill interrupted is gone before the first request.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Annotated
+from types import FrameType
+from typing import Annotated, Any
 
 import typer
 
 from mapper.apikeys import ROLES, KeyRing, default_keys_file
 from mapper.cli.common import Format, StoreOption, app, print_json, print_table
 from mapper.errors import InputError
+from mapper.ingest.batches import recover
+from mapper.ingest.limits import SHUTDOWN
 from mapper.store import open_store
 
 apikey_app = typer.Typer(
@@ -60,7 +70,8 @@ def serve(
 
     Limits come from the environment: AIMS_MAX_BODY_BYTES (default 20 MiB),
     AIMS_SPARQL_TIMEOUT (10 s), AIMS_SPARQL_MAX_RESULTS (10000), AIMS_SPARQL_WORKERS (2),
-    AIMS_LOCK_TIMEOUT (120 s).
+    AIMS_LOCK_TIMEOUT (120 s), and what one upload may cost: AIMS_INGEST_MAX_ROWS, _CELLS,
+    _LINE, _LITERAL, _DEPTH, _UNZIPPED, _RATIO (README "Ingest limits"; past one: 413).
 
     Example: aims apikey create --role contributor --name ci && aims serve --port 8000
     """
@@ -81,10 +92,28 @@ def serve(
                     "`aims apikey create --role admin --name NAME`", err=True)
     opened = open_store(settings.store)  # a locked or unreachable store: one line, exit 2
     try:
-        uvicorn.run(create_app(settings, store=opened), host=host, port=port,
-                    log_level=log_level, timeout_graceful_shutdown=10)
+        recover(opened)
+        config = uvicorn.Config(create_app(settings, store=opened), host=host, port=port,
+                                log_level=log_level, timeout_graceful_shutdown=GRACE)
+        _StoppingServer(config).run()
     finally:
         opened.close()
+
+
+GRACE = 6
+"""Seconds uvicorn waits for running requests on shutdown (an ingest stops well before)."""
+
+
+def _StoppingServer(config: Any) -> Any:  # noqa: N802 - stands for the class it builds
+    """uvicorn's server, also telling running ingests to stop when a signal stops it."""
+    import uvicorn
+
+    class StoppingServer(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            SHUTDOWN.set()  # a running ingest gives up whole at its next check
+            super().handle_exit(sig, frame)
+
+    return StoppingServer(config)
 
 
 @apikey_app.command("create")

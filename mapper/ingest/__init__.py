@@ -4,10 +4,15 @@
 N-Triples, JSON-LD, RDF/XML (as they are). A folder means every recognised file directly in it
 (not recursive); other files such as README.md are skipped quietly.
 
-All files are read and mapped first; if any has an invalid row (and `skip_invalid` is off) or
-cannot be read, nothing is written and an InputError lists every problem. Then each file is
-written as one batch in one transaction with its provenance (see batches.py): unchanged files
-are left alone, a changed file replaces its earlier batch.
+Two steps, so that a server holds its write lock only for the second: `prepare` reads, maps
+and checks every file without touching the store, streaming rows and spooling the triples to
+a temporary folder, each input held to the bounds of limits.py; if any file has an invalid row
+(and `skip_invalid` is off) or cannot be read, an InputError lists every problem and the store
+is never touched. `commit` then writes each file as one batch with its provenance (see
+batches.py): unchanged files are left alone, a changed file replaces its earlier batch. A batch
+of up to ONE_TRANSACTION triples is one transaction; a larger one is loaded in chunks and made
+real by its provenance, written last (a crash in between leaves a graph without provenance,
+which `batches.recover` removes; a shutdown (limits.SHUTDOWN) removes it at once).
 
 When validation findings are stored (`aims validate --store-findings`, mapper.rules.stored), each
 write re-validates only what it can affect and keeps them current; `BatchResult.delta` holds it.
@@ -18,7 +23,10 @@ from __future__ import annotations
 import getpass
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Sequence
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,29 +34,38 @@ from typing import TYPE_CHECKING, Any
 
 from mapper.errors import InputError
 from mapper.ingest import batches as B
+from mapper.ingest.limits import SHUTDOWN, IngestCancelled, LimitExceeded, Limits
 from mapper.ingest.mapping import (
     Applier,
     Fit,
     Mapping,
     Rejected,
+    Spool,
     Table,
     builtin_names,
     describe_columns,
     fit,
     load_mapping,
+    rejected_rows,
 )
-from mapper.ingest.readers import Grid
+from mapper.ingest.readers import HEAD_ROWS, Grid
 from mapper.store import Store
 
 if TYPE_CHECKING:
     from mapper.rules.stored import Delta
 
-__all__ = ["BatchResult", "IngestRejected", "ingest", "recognised", "TABULAR", "RDF_SUFFIXES"]
+__all__ = ["BatchResult", "IngestRejected", "IngestCancelled", "LimitExceeded", "Limits",
+           "Preparation", "commit", "ingest", "prepare", "recognised", "TABULAR",
+           "RDF_SUFFIXES"]
 
 TABULAR = (".csv", ".tsv", ".xlsx", ".json")
 RDF_SUFFIXES = (".ttl", ".turtle", ".nt", ".jsonld", ".json-ld", ".rdf", ".owl", ".xml")
-PROGRESS_ROWS = 2000
-_HEADER_SCAN = 10
+PROGRESS_BYTES = 256 * 1024
+_HEADER_SCAN = HEAD_ROWS
+ONE_TRANSACTION = 150_000
+"""A batch of up to this many triples is written in one transaction with its provenance."""
+CHUNK = 25_000
+"""Triples per transaction of a larger batch (its memory stays with the chunk)."""
 _QUIET_SHEETS = {"readme", "read me", "instructions", "lists", "allowed values", "about"}
 
 
@@ -126,20 +143,16 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
 @dataclass
 class _Prepared:
     result: BatchResult
-    data_lines: list[str]  # N-Quads lines without graph: "<s> <p> o"
-    nquads: bytes | None  # RDF input, already in the placeholder graph
+    triples: Path  # the batch's N-Triples, spooled
     rejected: list[Rejected]
     mapping_sha: str | None
     media: str
     sheet: str | None = None
 
 
-_PLACEHOLDER = "urn:aims:batch:pending"
-
-
 def _header_fit(table: Table, grid: Grid) -> tuple[Fit, int] | None:
     best: tuple[Fit, int] | None = None
-    for pos, (_, cells) in enumerate(grid.rows[:_HEADER_SCAN]):
+    for pos, (_, cells) in enumerate(grid.head[:_HEADER_SCAN]):
         f = fit(table, cells)
         enough = f.score >= min(2, len(table.columns))
         if f.ok and enough and (best is None or f.score > best[0].score):
@@ -148,15 +161,15 @@ def _header_fit(table: Table, grid: Grid) -> tuple[Fit, int] | None:
 
 
 def _closest(table: Table, grid: Grid) -> Fit:
-    candidates = [fit(table, cells) for _, cells in grid.rows[:_HEADER_SCAN]] or [
+    candidates = [fit(table, cells) for _, cells in grid.head[:_HEADER_SCAN]] or [
         fit(table, [])]
     return max(candidates, key=lambda f: f.score)
 
 
 def _found(grid: Grid) -> str:
-    if not grid.rows:
+    if not grid.head:
         return "(no rows)"
-    cells = max((cells for _, cells in grid.rows[:_HEADER_SCAN]),
+    cells = max((cells for _, cells in grid.head[:_HEADER_SCAN]),
                 key=lambda c: sum(1 for x in c if x is not None and str(x).strip()))
     labels = [" ".join(str(c).split()) for c in cells if c is not None and str(c).strip()]
     return "; ".join(labels[:20]) + ("; ..." if len(labels) > 20 else "")
@@ -188,7 +201,7 @@ def _choose_mapping(source: str, grids: list[Grid]) -> Mapping:
         if score and (best is None or score > best[0]):
             best = (score, mapping)
     if best is None:
-        grid = max(grids, key=lambda g: len(g.rows))
+        grid = max(grids, key=lambda g: len(g.head))
         needs = []
         for name in builtin_names():
             m = load_mapping(name)
@@ -203,24 +216,33 @@ def _choose_mapping(source: str, grids: list[Grid]) -> Mapping:
     return best[1]
 
 
-def _progress(total: int, label: str, enabled: bool) -> tuple[Callable[[int], None],
-                                                              Callable[[], None]]:
-    if not enabled or total < PROGRESS_ROWS:
+def _progress(size: int, label: str, enabled: bool) -> tuple[Callable[[int], None],
+                                                             Callable[[], None]]:
+    """A progress bar on stderr for a large file (rows counted; the total is not known)."""
+    if not enabled or size < PROGRESS_BYTES:
         return (lambda n: None), (lambda: None)
     from rich.console import Console
     from rich.progress import Progress
 
     bar = Progress(console=Console(stderr=True), transient=True)
-    task = bar.add_task(label, total=total)
+    task = bar.add_task(label, total=None)
     bar.start()
     return (lambda n: bar.update(task, advance=n)), bar.stop
 
 
-def _map_grids(source: str, grids: list[Grid], mapping: Mapping, *, sheet: str | None,
-               progress: bool) -> tuple[list[str], set[str], int, int, list[Rejected],
-                                        list[str], list[str]]:
-    """Apply the mapping to the grids: lines, shared lines, rows read/loaded, rejected,
-    warnings, sheets used."""
+@dataclass
+class _Mapped:
+    triples: int
+    read: int
+    loaded: int
+    rejected: list[Rejected]
+    warnings: list[str]
+    sheets: list[str]
+
+
+def _map_grids(source: str, grids: list[Grid], mapping: Mapping, out: Path, *,
+               sheet: str | None, lenient: bool, size: int, progress: bool) -> _Mapped:
+    """Apply the mapping to the grids, streaming their rows; the triples go to `out`."""
     if sheet is not None:
         names = [g.sheet for g in grids]
         chosen = [g for g in grids if g.sheet == sheet]
@@ -233,7 +255,7 @@ def _map_grids(source: str, grids: list[Grid], mapping: Mapping, *, sheet: str |
     warnings: list[str] = []
     used_tables: set[str] = set()
     for grid in grids:
-        if not grid.rows or (sheet is None and grid.sheet is not None
+        if not grid.head or (sheet is None and grid.sheet is not None
                              and grid.sheet.strip().lower() in _QUIET_SHEETS):
             continue
         options = []
@@ -261,17 +283,15 @@ def _map_grids(source: str, grids: list[Grid], mapping: Mapping, *, sheet: str |
         if single:
             break
     if not plan:
-        grid = max(grids, key=lambda g: len(g.rows))
-        if not grid.rows:
+        grid = max(grids, key=lambda g: len(g.head))
+        if not grid.head:
             raise InputError(f"{source}: no data rows; nothing to load")
         raise _mismatch(source, mapping, grid)
-    lines: list[str] = []
-    shared: set[str] = set()
     read = loaded = 0
     rejected: list[Rejected] = []
     sheets: list[str] = []
-    total = sum(len(g.rows) - pos - 1 for g, _, _, pos in plan)
-    advance, stop = _progress(total, f"ingest {source}", progress)
+    spool = Spool(out.parent)
+    advance, stop = _progress(size, f"ingest {source}", progress)
     try:
         for grid, table, hfit, pos in plan:
             unknown = [u for u in hfit.unused if u]
@@ -282,106 +302,126 @@ def _map_grids(source: str, grids: list[Grid], mapping: Mapping, *, sheet: str |
                     + f"{len(unknown)} column(s) not in mapping {mapping.name}, not loaded: "
                     + shown + ("; ..." if len(unknown) > 8 else "")
                 )
-            applier = Applier(mapping, table, hfit.index,
+            applier = Applier(mapping, table, hfit.index, spool, lenient=lenient,
                               sheet=grid.sheet if not single else None)
-            data_rows = grid.rows[pos + 1:]
-            if not data_rows:
+            any_rows = False
+            for i, (rownum, cells) in enumerate(grid.after(pos)):
+                any_rows = True
+                applier.add(rownum, cells)
+                if i % 500 == 499:
+                    advance(500)
+            if not any_rows:
                 if single:
                     raise InputError(f"{source}: a header but no data rows; nothing to load")
                 continue
             if grid.sheet:
                 sheets.append(grid.sheet)
-            for i, (rownum, cells) in enumerate(data_rows):
-                applier.add(rownum, cells)
-                if i % 500 == 499:
-                    advance(500)
             res = applier.finish()
-            lines.extend(res.lines)
-            shared |= res.shared
             read += res.rows_read - res.rows_skipped
             loaded += res.rows_loaded
             rejected.extend(res.rejected)
             warnings.extend(res.warnings(grid.sheet if not single else None))
+        if read == 0 and loaded == 0 and not rejected:
+            raise InputError(f"{source}: no data rows to load (all rows empty or skipped)")
+        with out.open("wb") as sink:
+            triples = spool.finish(sink)
     finally:
         stop()
-    if read == 0 and loaded == 0 and not rejected:
-        raise InputError(f"{source}: no data rows to load (all rows empty or skipped)")
-    return lines, shared, read, loaded, rejected, warnings, sheets
+        spool.close()
+    return _Mapped(triples, read, loaded, rejected, warnings, sheets)
 
 
-def _prepare(path: Path, *, mapping_arg: str | Path | None, sheet: str | None,
-             progress: bool) -> _Prepared:
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _prepare(path: Path, folder: Path, *, mapping_arg: str | Path | None, sheet: str | None,
+             lenient: bool, limits: Limits, progress: bool) -> _Prepared:
     from mapper.ingest import rdf
 
     source = path.name
     try:
-        data = path.read_bytes()
+        sha = _sha256(path)
+        size = path.stat().st_size
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
-    sha = hashlib.sha256(data).hexdigest()
     suffix = path.suffix.lower()
     base = BatchResult(batch="", graph="", source=source, path=str(path), sha256=sha,
                        format=suffix.lstrip("."), mapping=None, records=0, triples=0)
+    out = folder / "batch.nt"
     fmt = rdf.FORMATS.get(suffix)
-    if suffix == ".json" and rdf.looks_like_jsonld(data):
-        fmt = rdf.FORMATS[".jsonld"]
+    data: bytes | None = None
+    if suffix in (".json",) + tuple(rdf.FORMATS):
+        data = path.read_bytes()  # RDF and JSON parsers take the whole text
+        if suffix == ".json" and rdf.looks_like_jsonld(data, limits):
+            fmt = rdf.FORMATS[".jsonld"]
     if fmt is not None:
-        nquads, count, subjects = rdf.read_rdf(data, source, fmt, _PLACEHOLDER)
-        base.records, base.triples = subjects, count  # records: distinct subjects
+        assert data is not None
+        with out.open("wb") as sink:
+            read = rdf.read_rdf(data, source, fmt, sink, limits=limits, lenient=lenient)
+        base.records, base.triples = read.subjects, read.triples  # records: distinct subjects
         base.format = rdf.MEDIA[fmt]
+        base.warnings.extend(read.warnings)
         if mapping_arg is not None:
             base.warnings.append("RDF input is loaded as it is; --mapping was not used")
-        return _Prepared(base, [], nquads, [], None, rdf.MEDIA[fmt])
-    grids: list[Grid]
-    if suffix in (".csv", ".tsv"):
-        from mapper.ingest.csv import read_csv
+        return _Prepared(base, out, [], None, rdf.MEDIA[fmt])
+    with ExitStack() as stack:
+        grids: list[Grid]
+        if suffix in (".csv", ".tsv"):
+            from mapper.ingest.csv import open_csv
 
-        grids = [read_csv(data, source)]
-        media = f"text/csv; charset={grids[0].encoding}"
-        base.encoding = grids[0].encoding
-        if base.encoding == "cp1252":
-            base.warnings.append("read as cp1252 (Windows) text, not UTF-8")
-    elif suffix == ".xlsx":
-        from mapper.ingest.xlsx import read_xlsx
+            grids = [stack.enter_context(open_csv(path, source, limits))]
+            media = f"text/csv; charset={grids[0].encoding}"
+            base.encoding = grids[0].encoding
+            if base.encoding == "cp1252":
+                base.warnings.append("read as cp1252 (Windows) text, not UTF-8")
+        elif suffix == ".xlsx":
+            from mapper.ingest.xlsx import open_xlsx
 
-        grids = read_xlsx(data, source)
-        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    elif suffix == ".json":
-        from mapper.ingest.json import read_json
+            grids = stack.enter_context(open_xlsx(path, source, limits))
+            media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        elif suffix == ".json":
+            from mapper.ingest.json import read_json
 
-        grids = [read_json(data, source)]
-        media = "application/json"
-    else:
-        raise InputError(f"{source}: unknown file type {suffix!r}; ingest reads "
-                         f"{', '.join(TABULAR + RDF_SUFFIXES)}")
-    mapping = load_mapping(mapping_arg) if mapping_arg is not None else _choose_mapping(
-        source, grids)
-    base.mapping = mapping.name
-    lines, shared, read, loaded, rejected, warnings, sheets = _map_grids(
-        source, grids, mapping, sheet=sheet, progress=progress)
-    base.warnings.extend(warnings)
-    base.sheets = sheets
-    base.rows_read = read
-    base.records = loaded
-    base.triples = len(lines) + len(shared)
-    base.rejected = [r.as_dict() for r in rejected]
-    lines.extend(sorted(shared))
+            assert data is not None
+            grids = [read_json(data, source, limits)]
+            media = "application/json"
+        else:
+            raise InputError(f"{source}: unknown file type {suffix!r}; ingest reads "
+                             f"{', '.join(TABULAR + RDF_SUFFIXES)}")
+        mapping = load_mapping(mapping_arg) if mapping_arg is not None else _choose_mapping(
+            source, grids)
+        base.mapping = mapping.name
+        mapped = _map_grids(source, grids, mapping, out, sheet=sheet, lenient=lenient,
+                            size=size, progress=progress)
+    base.warnings.extend(mapped.warnings)
+    base.sheets = mapped.sheets
+    base.rows_read = mapped.read
+    base.records = mapped.loaded
+    base.triples = mapped.triples
+    base.rejected = [r.as_dict() for r in mapped.rejected]
     mapping_sha = hashlib.sha256(mapping.path.read_bytes()).hexdigest()
-    return _Prepared(base, lines, None, rejected, mapping_sha, media, sheet)
+    return _Prepared(base, out, mapped.rejected, mapping_sha, media, sheet)
 
 
 def _abort(prepared: list[_Prepared]) -> None:
     problems: list[str] = []
     all_rejected: list[dict[str, Any]] = []
+    rows = 0
     for p in prepared:
+        rows += rejected_rows(p.rejected)
         for r in p.rejected:
-            problems.append(r.line(p.result.source))
+            if len(problems) <= 25:
+                problems.append(r.line(p.result.source))
             all_rejected.append({"source": p.result.source, **r.as_dict()})
-    if not problems:
+    if not all_rejected:
         return
-    rows = len({(r["source"], r.get("sheet"), r["row"]) for r in all_rejected})
     shown = problems[:25]
-    more = f"\n  ... and {len(problems) - 25} more" if len(problems) > 25 else ""
+    more = (f"\n  ... and {len(all_rejected) - 25} more" if len(all_rejected) > 25 else "")
     raise IngestRejected(
         f"{rows} invalid row(s); nothing was loaded (fix them, or use --skip-invalid to load "
         "the valid rows):\n  " + "\n  ".join(shown) + more,
@@ -389,7 +429,84 @@ def _abort(prepared: list[_Prepared]) -> None:
     )
 
 
+class Preparation:
+    """Files read, mapped and checked, their triples spooled in a temporary folder; nothing
+    written to any store. `commit` writes them; `close` removes the folder."""
+
+    def __init__(self, prepared: list[_Prepared], folder: Path, started: datetime) -> None:
+        self.prepared = prepared
+        self.folder = folder
+        self.started = started
+
+    def close(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> Preparation:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def prepare(
+    paths: Sequence[str | Path] | str | Path,
+    *,
+    mapping: str | Path | None = None,
+    sheet: str | None = None,
+    skip_invalid: bool = False,
+    lenient: bool = False,
+    limits: Limits | None = None,
+    progress: bool = False,
+) -> Preparation:
+    """Read, map and check files without touching a store (see `ingest` for the options).
+
+    Raises IngestRejected for invalid rows (unless `skip_invalid`), LimitExceeded for an input
+    past a bound, InputError for anything else; the temporary folder is then already gone.
+    """
+    started = datetime.now(UTC)
+    files = expand_paths([paths] if isinstance(paths, str | Path) else paths)
+    limits = limits or Limits.from_env()
+    folder = Path(tempfile.mkdtemp(prefix="aims-ingest-"))
+    try:
+        prepared = []
+        for i, f in enumerate(files):
+            sub = folder / str(i)
+            sub.mkdir()
+            prepared.append(_prepare(f, sub, mapping_arg=mapping, sheet=sheet,
+                                     lenient=lenient, limits=limits, progress=progress))
+        if not skip_invalid:
+            _abort(prepared)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return Preparation(prepared, folder, started)
+
+
 # --- writing ---------------------------------------------------------------------------------
+
+
+def _nquads(lines: Iterable[bytes], graph: str) -> bytes:
+    suffix = f" <{graph}> .\n".encode()
+    return b"".join(line[:-3] + suffix for line in lines if line.strip())
+
+
+def _chunks(path: Path, size: int) -> Iterator[list[bytes]]:
+    with path.open("rb") as f:
+        chunk: list[bytes] = []
+        for line in f:
+            chunk.append(line)
+            if len(chunk) >= size:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+
+def _flush(store: Store) -> None:
+    """Let an embedded store write its memory tables out between chunks (when it can)."""
+    flush = getattr(store, "flush", None)
+    if callable(flush):
+        flush()
 
 
 def _commit(store: Store, p: _Prepared, *, actor: str, started: datetime) -> BatchResult:
@@ -404,21 +521,30 @@ def _commit(store: Store, p: _Prepared, *, actor: str, started: datetime) -> Bat
     graph = B.graph_of(batch_id)
     res.batch, res.graph = batch_id, graph
     ended = datetime.now(UTC)
-    prov = B.provenance_lines(
+    prov = "".join(B.provenance_lines(
         batch_id=batch_id, source=source_key, sha256=res.sha256, media=p.media,
         mapping=res.mapping, mapping_sha=p.mapping_sha, actor=actor, started=started,
         ended=ended, rows_read=res.rows_read or res.records, rows_loaded=res.records,
         rejected=p.rejected, triples=res.triples, replaces=current,
-    )
-    if p.nquads is not None:
-        data = p.nquads.replace(f"<{_PLACEHOLDER}>".encode(), f"<{graph}>".encode())
-    else:
-        suffix = f" <{graph}> .\n"
-        data = (suffix.join(p.data_lines) + suffix).encode("utf-8") if p.data_lines else b""
+    )).encode("utf-8")
     tracked = B.findings_stored(store)
     old = list(store.quads(current.graph)) if tracked and current is not None else []
     pending = B.before_removal(store, old) if tracked else None
-    store.load_nquads(data + "".join(prov).encode("utf-8"))
+    SHUTDOWN.check()
+    if res.triples <= ONE_TRANSACTION:
+        with p.triples.open("rb") as f:
+            store.load_nquads(_nquads(f, graph) + prov)
+    else:
+        try:
+            for chunk in _chunks(p.triples, CHUNK):
+                SHUTDOWN.check()
+                store.load_nquads(_nquads(chunk, graph))
+                _flush(store)
+            SHUTDOWN.check()
+            store.load_nquads(prov)  # the batch exists from here on
+        except BaseException:
+            store.drop_graph(graph)  # abandoned whole
+            raise
     if current is not None:
         store.drop_graph(current.graph)
         res.status, res.replaced = "replaced", current.id
@@ -426,6 +552,16 @@ def _commit(store: Store, p: _Prepared, *, actor: str, started: datetime) -> Bat
         res.delta = B.after_change(store, added=list(store.quads(graph)), pending=pending,
                                    removed=old)
     return res
+
+
+def commit(store: Store, preparation: Preparation, *, actor: str | None = None
+           ) -> list[BatchResult]:
+    """Write prepared files into the store, one batch each (the only step that needs a
+    server's write lock)."""
+    B.recover(store)
+    who = actor or default_actor()
+    return [_commit(store, p, actor=who, started=preparation.started)
+            for p in preparation.prepared]
 
 
 def default_actor() -> str:
@@ -443,7 +579,9 @@ def ingest(
     mapping: str | Path | None = None,
     sheet: str | None = None,
     skip_invalid: bool = False,
+    lenient: bool = False,
     actor: str | None = None,
+    limits: Limits | None = None,
     progress: bool = False,
 ) -> list[BatchResult]:
     """Ingest files (or folders of files) into the store, one batch per file.
@@ -451,7 +589,10 @@ def ingest(
     `mapping` is a built-in mapping name or a YAML path; without it each tabular file gets the
     built-in mapping its columns fit. Invalid rows abort everything (nothing is written, an
     IngestRejected lists them) unless `skip_invalid`, which loads the valid rows and records
-    the rejected ones in the provenance.
+    the rejected ones in the provenance. A typed value that is not of its type (a number that
+    is not a number, a date that is not a date) is refused like any invalid value; with
+    `lenient` it is loaded as written (tabular: as text) and a warning counts it. `limits`
+    (default: Limits.from_env()) bounds what each input may cost.
 
     >>> from mapper.store import open_store
     >>> import tempfile, pathlib
@@ -463,12 +604,6 @@ def ingest(
     >>> [r.status for r in ingest(store, folder / "a.ttl")]
     ['unchanged']
     """
-    started = datetime.now(UTC)
-    files = expand_paths([paths] if isinstance(paths, str | Path) else paths)
-    B.recover(store)
-    prepared = [_prepare(f, mapping_arg=mapping, sheet=sheet, progress=progress)
-                for f in files]
-    if not skip_invalid:
-        _abort(prepared)
-    who = actor or default_actor()
-    return [_commit(store, p, actor=who, started=started) for p in prepared]
+    with prepare(paths, mapping=mapping, sheet=sheet, skip_invalid=skip_invalid,
+                 lenient=lenient, limits=limits, progress=progress) as preparation:
+        return commit(store, preparation, actor=actor)

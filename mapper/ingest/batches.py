@@ -22,6 +22,7 @@ from rdflib import URIRef
 
 from mapper.errors import NotFound
 from mapper.ingest.mapping import RDF_TYPE, RDFS_LABEL, Rejected, literal
+from mapper.ingest.mapping import rejected_rows as count_rejected
 from mapper.ingest.values import slug
 from mapper.store import Quad, Store
 
@@ -218,7 +219,7 @@ def provenance_lines(
     batch = f"<{graph_of(batch_id)}>"
     activity = f"<{graph_of(batch_id)}/activity>"
     agent = f"<urn:aims:agent:{slug(actor)}>"
-    rejected_rows = len({(r.sheet, r.row) for r in rejected})
+    rejected_rows = count_rejected(rejected)  # a duplicate group counts all its rows
     lines = [
         f"{batch} {RDF_TYPE} {_p(AIMS, 'IngestBatch')}",
         f"{batch} {RDF_TYPE} {_p(PROV, 'Entity')}",

@@ -1,4 +1,8 @@
-"""JSON reader: an array of flat records, or an object holding one such array."""
+"""JSON reader: an array of flat records, or an object holding one such array.
+
+The nesting is checked before the decoder (which recurses) sees the text; records, cells and
+value length are held to the limits like any table.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,20 @@ import json
 from typing import Any
 
 from mapper.errors import InputError
-from mapper.ingest.readers import Grid
+from mapper.ingest.limits import Limits, check_json_depth
+from mapper.ingest.readers import Counter, Grid
 from mapper.ingest.values import Cell
 
 
-def parse_json(data: bytes, source: str, *, kind: str = "JSON") -> Any:
+def parse_json(data: bytes, source: str, *, kind: str = "JSON",
+               limits: Limits | None = None) -> Any:
     """Decode JSON text; a bad file is an InputError naming its line and column.
 
     >>> parse_json(b'{"a": }', "x.json")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     mapper.errors.InputError: x.json, line 1, column 7: invalid JSON (Expecting value)
     """
+    check_json_depth(data, source, limits or Limits())
     try:
         return json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
@@ -25,6 +32,8 @@ def parse_json(data: bytes, source: str, *, kind: str = "JSON") -> Any:
         raise InputError(
             f"{source}, line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg})"
         ) from None
+    except RecursionError:  # only when the depth limit is raised past Python's own
+        raise InputError(f"{source}: JSON nested too deep to decode") from None
 
 
 def _records(doc: Any, source: str) -> list[Any]:
@@ -47,24 +56,34 @@ def _cell(value: Any, source: str, number: int, key: str) -> Cell:
                      "supported; flatten the record")
 
 
-def read_json(data: bytes, source: str) -> Grid:
+def read_json(data: bytes, source: str, limits: Limits | None = None) -> Grid:
     """Records as a grid: row 1 is the union of the keys, record n is row n + 1... numbered n.
 
-    >>> read_json(b'{"items": [{"a": 1}, {"a": 2, "b": "x"}]}', "x.json").rows
+    >>> read_json(b'{"items": [{"a": 1}, {"a": 2, "b": "x"}]}', "x.json").head
     [(0, ['a', 'b']), (1, [1, None]), (2, [2, 'x'])]
     """
+    limits = limits or Limits()
     if not data.strip():
         raise InputError(f"{source}: the file is empty; nothing to load")
-    records = _records(parse_json(data, source), source)
+    records = _records(parse_json(data, source, limits=limits), source)
     if not records:
         raise InputError(f"{source}: no records; nothing to load")
+    if len(records) > limits.max_rows:
+        raise limits.exceeded("max_rows", f"{source}, record {limits.max_rows + 1}",
+                              f"more than {limits.max_rows:,} records")
     keys: dict[str, None] = {}
     for number, record in enumerate(records, start=1):
         if not isinstance(record, dict):
             raise InputError(f"{source}, record {number}: not an object")
         keys.update(dict.fromkeys(record))
     header = list(keys)
-    rows: list[tuple[int, list[Cell]]] = [(0, list(header))]
-    for number, record in enumerate(records, start=1):
-        rows.append((number, [_cell(record.get(k), source, number, k) for k in header]))
-    return Grid(sheet=None, rows=rows, encoding="utf-8")
+    counter = Counter(source, limits, unit="record")
+
+    def rows() -> Any:
+        yield 0, list(header)
+        for number, record in enumerate(records, start=1):
+            cells = [_cell(record.get(k), source, number, k) for k in header]
+            counter.row(number, cells)
+            yield number, cells
+
+    return Grid.of(None, rows(), encoding="utf-8")

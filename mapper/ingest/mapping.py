@@ -11,13 +11,15 @@ its ID or its IRI), and any key or reference cell written as an IRI (https://...
 names that node instead of minting one; a property may say `else: {...}` (another property
 spec, e.g. a label template) for rows where its column is empty.
 
-Rows become N-Quads lines directly (no rdflib term per triple), so 100,000 rows stay cheap.
+Rows become N-Triples lines directly (no rdflib term per triple), written to a spool on disk
+as they come (Spool): memory holds the record keys seen, never the rows, and a duplicated key is
+found in the same pass and reported once for its whole group.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -569,17 +571,23 @@ def describe_columns(table: Table) -> str:
 
 @dataclass
 class Rejected:
-    """One problem with one row."""
+    """One problem with one row, or with a group of rows (`count` > 1: the rows sharing a
+    duplicated key, reported once: the first row, how many, and the first few in `rows`)."""
 
     row: int
     column: str
     value: str
     reason: str
     sheet: str | None = None
+    count: int = 1
+    rows: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"row": self.row, "column": self.column, "value": self.value,
                                "reason": self.reason}
+        if self.count > 1:
+            out["count"] = self.count
+            out["rows"] = self.rows
         if self.sheet:
             out["sheet"] = self.sheet
         return out
@@ -590,29 +598,121 @@ class Rejected:
         return f"{where}, row {self.row}, column {self.column}:{value} {self.reason}"
 
 
+def rejected_rows(rejected: Iterable[Rejected]) -> int:
+    """How many rows a list of problems covers (a row with two problems counts once).
+
+    >>> rejected_rows([Rejected(2, "a", "", "x"), Rejected(2, "b", "", "y"),
+    ...                Rejected(3, "id", "k", "dup", count=4, rows=[3, 5, 6, 9])])
+    5
+    """
+    single: set[tuple[str | None, int]] = set()
+    grouped = 0
+    for r in rejected:
+        if r.count > 1:
+            grouped += r.count
+        else:
+            single.add((r.sheet, r.row))
+    return len(single) + grouped
+
+
+SHOWN_ROWS = 8
+"""Rows named in one report line (a warning or a duplicate group); the rest are counted."""
+
+
+@dataclass
+class _Note:
+    count: int = 0
+    rows: list[int] = field(default_factory=list)
+
+
 @dataclass
 class TableResult:
-    """What applying a table to its rows produced (lines are N-Quads without the graph)."""
+    """What applying a table to its rows produced (the lines went to the spool)."""
 
-    lines: list[str]
-    shared: set[str]
     rows_read: int = 0
     rows_loaded: int = 0
     rows_skipped: int = 0
     rejected: list[Rejected] = field(default_factory=list)
-    notes: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    notes: dict[tuple[str, str], _Note] = field(default_factory=dict)
 
     def note(self, column: str, message: str, row: int) -> None:
-        self.notes.setdefault((column, message), []).append(row)
+        note = self.notes.setdefault((column, message), _Note())
+        note.count += 1
+        if len(note.rows) <= SHOWN_ROWS:
+            note.rows.append(row)
 
     def warnings(self, sheet: str | None = None) -> list[str]:
         out = []
         prefix = f"[{sheet}] " if sheet else ""
-        for (column, message), rows in self.notes.items():
-            shown = ", ".join(str(r) for r in rows[:8]) + (", ..." if len(rows) > 8 else "")
+        for (column, message), note in self.notes.items():
+            rows = note.rows
+            shown = ", ".join(str(r) for r in rows[:SHOWN_ROWS]) + (
+                ", ..." if note.count > SHOWN_ROWS else "")
             col = f"{column}: " if column else ""
-            out.append(f"{prefix}{col}{len(rows)} row(s) {message} (rows {shown})")
+            out.append(f"{prefix}{col}{note.count} row(s) {message} (rows {shown})")
         return out
+
+
+class Spool:
+    """The lines rows give, on disk until duplicate keys are known; then the batch's
+    N-Triples. Memory stays with the keys seen, not with the rows.
+
+    >>> import io, tempfile, pathlib
+    >>> spool = Spool(pathlib.Path(tempfile.mkdtemp()))
+    >>> a = spool.add(["<urn:a> <urn:p> 1", "\\x00<urn:o> <urn:q> 2"])
+    >>> b = spool.add(["<urn:b> <urn:p> 1", "\\x00<urn:o> <urn:q> 2"])
+    >>> spool.drop.add(b)
+    >>> out = io.BytesIO(); spool.finish(out), out.getvalue().decode().splitlines()
+    (2, ['<urn:a> <urn:p> 1 .', '<urn:o> <urn:q> 2 .'])
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self._file = (folder / "rows.spool").open("w+", encoding="utf-8", newline="\n")
+        self.seq = 0
+        self.drop: set[int] = set()
+        """Rows given up after they were spooled (their key turned out duplicated)."""
+        self.merge: set[int] = set()
+        """Rows whose lines may repeat another row's (a merged key): deduplicated."""
+
+    def add(self, lines: Iterable[str]) -> int:
+        """Spool one row's lines ("<s> <p> o", shared ones prefixed with NUL); its number."""
+        self.seq += 1
+        prefix = f"{self.seq} "
+        self._file.writelines(prefix + line + "\n" for line in lines)
+        return self.seq
+
+    def finish(self, out: Any) -> int:
+        """Write the kept lines as N-Triples to `out` (binary); the number of triples."""
+        self._file.seek(0)
+        seen: set[str] = set()
+        count = 0
+        drop, merge = self.drop, self.merge
+        buffer: list[str] = []
+        for entry in self._file:
+            number, _, line = entry.partition(" ")
+            seq = int(number)
+            if seq in drop:
+                continue
+            if line.startswith("\x00"):
+                line = line[1:]
+                if line in seen:
+                    continue
+                seen.add(line)
+            elif seq in merge:
+                if line in seen:
+                    continue
+                seen.add(line)
+            buffer.append(line[:-1] + " .\n")
+            count += 1
+            if len(buffer) >= 10_000:
+                out.write("".join(buffer).encode("utf-8"))
+                buffer = []
+        out.write("".join(buffer).encode("utf-8"))
+        self._file.close()
+        return count
+
+    def close(self) -> None:
+        self._file.close()
 
 
 class _RowError(Exception):
@@ -624,14 +724,18 @@ class _RowError(Exception):
 class Applier:
     """Applies one table of a mapping to rows given as lists of cells."""
 
-    def __init__(self, mapping: Mapping, table: Table, index: dict[str, int],
-                 sheet: str | None = None) -> None:
+    def __init__(self, mapping: Mapping, table: Table, index: dict[str, int], spool: Spool,
+                 *, sheet: str | None = None, lenient: bool = False) -> None:
         self.mapping = mapping
         self.table = table
         self.index = index
         self.sheet = sheet
-        self.result = TableResult(lines=[], shared=set())
-        self._pending: dict[str, list[tuple[int, list[str]]]] = {}
+        self.spool = spool
+        self.lenient = lenient
+        self.result = TableResult()
+        self._keys: dict[str, tuple[int, int] | _Group] = {}
+        """The record IRI of every row loaded so far: (row, spool number), or the group of
+        rows sharing it once a second one came."""
         self._extra: list[str] = []
 
     # values -------------------------------------------------------------------------------
@@ -705,10 +809,11 @@ class Applier:
     def _term(self, prop: Prop, raw: V.Cell, rownum: int) -> str | None:
         assert prop.column is not None
         value = V.text(raw) or ""
+        kept = False
         if prop.map is not None:
             target = prop.map.lookup(value)
             if target is None and prop.map.unknown == "keep":
-                target = value
+                target, kept = value, True
             if target is None:
                 if prop.map.unknown == "error":
                     raise _RowError(prop.column, value,
@@ -717,9 +822,9 @@ class Applier:
                     self.result.note(prop.column, "had values the mapping does not know; left out",
                                      rownum)
                 return None
-            if target.startswith("<"):
+            if target.startswith("<") and not kept:
                 return target
-            if prop.ref is None:
+            if prop.ref is None and not (kept and prop.type != "string"):
                 return literal(target, prop.type)
             value = target
         if prop.ref is not None:
@@ -756,6 +861,10 @@ class Applier:
             if prop.invalid == "warn":
                 self.result.note(prop.column, f"were not a valid {prop.type}; left out", rownum)
                 return None
+            if self.lenient and prop.type in ("date", "integer", "decimal", "boolean"):
+                self.result.note(prop.column, f"were not a valid {prop.type}; loaded as text "
+                                 "(--lenient)", rownum)
+                return literal(value)
             expected = V.DATE_FORMS if prop.type == "date" else f"a {prop.type}"
             reason = str(exc) if prop.type == "date" else f"{exc}; expected {expected}"
             raise _RowError(prop.column, value, reason) from None
@@ -815,6 +924,11 @@ class Applier:
                 parts = [own.strip()]
             nodes[node.id] = self._mint(node.kind, parts, node.suffix)
         primary = nodes.get(table.nodes[0].id)
+        known = self._keys.get(primary) if primary is not None else None
+        if known is not None and table.duplicates == "reject":
+            # refused with its group whatever else it holds: the rest need not be mapped
+            self._remember(primary, known, rownum, None)  # type: ignore[arg-type]
+            return
         for node in table.nodes:
             subject = nodes.get(node.id)
             if subject is None:
@@ -847,42 +961,69 @@ class Applier:
                 self._reject(rownum, e.column, e.value, e.reason)
             return
         assert primary is not None
-        self._pending.setdefault(primary, []).append((rownum, list(dict.fromkeys(lines))))
+        seq = self.spool.add(dict.fromkeys(lines))
+        if known is None:
+            self._keys[primary] = (rownum, seq)
+        else:
+            self._remember(primary, known, rownum, seq)
+
+    def _remember(self, primary: str, known: tuple[int, int] | _Group, rownum: int,
+                  seq: int | None) -> None:
+        """Another row with a key seen before: start or grow its group."""
+        if not isinstance(known, _Group):
+            known = _Group(first=known[0], seqs=[known[1]], rows=[known[0]])
+            self._keys[primary] = known
+        known.add(rownum, seq)
 
     def _reject(self, rownum: int, column: str, value: str, reason: str) -> None:
         self.result.rejected.append(Rejected(rownum, column, value, reason, self.sheet))
 
     def finish(self) -> TableResult:
-        """Resolve duplicated keys and hand over the lines."""
+        """Resolve duplicated keys (one report per group) and hand over the counts."""
         result = self.result
         key_cols = ", ".join(c for c, _ in self.table.keys[0])
-        for iri, entries in self._pending.items():
-            if len(entries) > 1 and self.table.duplicates == "reject":
-                rows = [r for r, _ in entries]
-                for r in rows:
-                    others = ", ".join(str(o) for o in rows if o != r)
-                    self._reject(r, key_cols, iri.strip("<>").rsplit("/", 1)[-1],
-                                 f"duplicate key (also in row {others}); none of these rows "
-                                 "was loaded: give each record its own key")
-                continue
-            if len(entries) > 1:
-                result.note(key_cols, "repeated an earlier key; merged as the mapping says",
-                            entries[1][0])
-            for _, lines in entries:
+        reject = self.table.duplicates == "reject"
+        for iri, entry in self._keys.items():
+            if not isinstance(entry, _Group):
                 result.rows_loaded += 1
-                for line in lines:
-                    if line.startswith("\x00"):
-                        result.shared.add(line[1:])
-                    elif len(entries) > 1:
-                        result.shared.add(line)
-                    else:
-                        result.lines.append(line)
+                continue
+            if reject:
+                self.spool.drop.update(entry.seqs)
+                shown = ", ".join(str(r) for r in entry.rows[:SHOWN_ROWS]) + (
+                    ", ..." if entry.count > SHOWN_ROWS else "")
+                result.rejected.append(Rejected(
+                    entry.first, key_cols, iri.strip("<>").rsplit("/", 1)[-1],
+                    f"duplicate key: {entry.count} rows share it (rows {shown}); none of "
+                    "them was loaded: give each record its own key",
+                    self.sheet, count=entry.count, rows=entry.rows[:SHOWN_ROWS]))
+                continue
+            self.spool.merge.update(entry.seqs)
+            result.rows_loaded += entry.count
+            for row in entry.rows[1:2]:
+                result.note(key_cols, "repeated an earlier key; merged as the mapping says", row)
         result.rejected.sort(key=lambda r: r.row)
-        self._pending.clear()
+        self._keys.clear()
         return result
 
 
-def apply_rows(applier: Applier, rows: Iterator[tuple[int, list[V.Cell]]]) -> TableResult:
+@dataclass
+class _Group:
+    """Rows sharing one record key: the first, how many, a few row numbers, spool numbers."""
+
+    first: int
+    seqs: list[int]
+    rows: list[int]
+    count: int = 1
+
+    def add(self, row: int, seq: int | None) -> None:
+        self.count += 1
+        if seq is not None:
+            self.seqs.append(seq)
+        if len(self.rows) <= SHOWN_ROWS:
+            self.rows.append(row)
+
+
+def apply_rows(applier: Applier, rows: Iterable[tuple[int, list[V.Cell]]]) -> TableResult:
     """Feed rows to an applier and finish it."""
     for rownum, row in rows:
         applier.add(rownum, row)

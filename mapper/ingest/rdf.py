@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
 
 import pyoxigraph as ox
 
 from mapper.errors import InputError
 from mapper.ingest.json import parse_json
+from mapper.ingest.limits import SHUTDOWN, Limits, json_depth
+from mapper.ingest.literals import problem
 
 FORMATS: dict[str, ox.RdfFormat] = {
     ".ttl": ox.RdfFormat.TURTLE,
@@ -33,6 +36,7 @@ MEDIA = {
     ox.RdfFormat.JSON_LD: "application/ld+json",
     ox.RdfFormat.RDF_XML: "application/rdf+xml",
 }
+_CHUNK = 20_000
 _DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
@@ -55,19 +59,22 @@ def _remote_contexts(node: Any, source: str) -> None:
             _remote_contexts(item, source)
 
 
-def looks_like_jsonld(data: bytes) -> bool:
+def looks_like_jsonld(data: bytes, limits: Limits | None = None) -> bool:
     """True for a .json file that is JSON-LD (has @context or @graph at its top)."""
+    limits = limits or Limits()
+    if json_depth(data, stop_at=limits.max_depth)[0] > limits.max_depth:
+        return False  # the JSON reader refuses it, naming the limit
     try:
         doc = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         return False
     return isinstance(doc, dict) and ("@context" in doc or "@graph" in doc)
 
 
-def check_safe(data: bytes, fmt: ox.RdfFormat, source: str) -> None:
+def check_safe(data: bytes, fmt: ox.RdfFormat, source: str, limits: Limits | None = None) -> None:
     """Refuse remote JSON-LD contexts and XML DTDs (no network, no entity expansion)."""
     if fmt == ox.RdfFormat.JSON_LD:
-        _remote_contexts(parse_json(data, source, kind="JSON-LD"), source)
+        _remote_contexts(parse_json(data, source, kind="JSON-LD", limits=limits), source)
     if fmt == ox.RdfFormat.RDF_XML and _DTD.search(data):
         raise InputError(
             f"{source}: RDF/XML with a DOCTYPE or ENTITY declaration is refused (external "
@@ -75,33 +82,96 @@ def check_safe(data: bytes, fmt: ox.RdfFormat, source: str) -> None:
         )
 
 
-def read_rdf(data: bytes, source: str, fmt: ox.RdfFormat,
-             graph: str) -> tuple[bytes, int, int]:
-    """N-Quads bytes of the file's triples placed in `graph`, how many triples and subjects.
+def _line_of(data: bytes, text: str) -> int | None:
+    """The line where a literal's text first appears in the file (parsers give no
+    positions per triple); None when it is written escaped."""
+    pos = data.find(text.encode("utf-8"))
+    return None if pos < 0 else data.count(b"\n", 0, pos) + 1
 
-    >>> nq, n, _ = read_rdf(b'<http://e/a> <http://e/p> "x" .', "a.nt", ox.RdfFormat.N_TRIPLES,
-    ...                  "urn:g")
-    >>> n, nq.decode().strip()
-    (1, '<http://e/a> <http://e/p> "x" <urn:g> .')
+
+@dataclass
+class RdfRead:
+    """What reading one RDF file gave: distinct triples and subjects, warnings."""
+
+    triples: int
+    subjects: int
+    warnings: list[str] = field(default_factory=list)
+
+
+def read_rdf(data: bytes, source: str, fmt: ox.RdfFormat, sink: BinaryIO, *,
+             limits: Limits | None = None, lenient: bool = False) -> RdfRead:
+    """Parse RDF bytes and write its triples to `sink` as N-Triples, chunk by chunk.
+
+    Each literal is held to `max_literal` characters; a typed literal whose text is not of
+    its type (literals.py) is refused, or with `lenient` kept as written and counted in a
+    warning.
+
+    >>> import io
+    >>> out = io.BytesIO()
+    >>> read_rdf(b'<http://e/a> <http://e/p> "x" .', "a.nt", ox.RdfFormat.N_TRIPLES, out).triples
+    1
+    >>> out.getvalue().decode().strip()
+    '<http://e/a> <http://e/p> "x" .'
     """
+    limits = limits or Limits()
     if not data.strip():
         raise InputError(f"{source}: the file is empty; nothing to load")
     if b"\x00" in data[:8192]:
         raise InputError(f"{source}: this is a binary file, not RDF text")
-    check_safe(data, fmt, source)
-    name = ox.NamedNode(graph)
+    check_safe(data, fmt, source, limits)
+    seen: set[int] = set()
+    subjects: set[int] = set()
+    ill: list[str] = []
+    chunk: list[ox.Triple] = []
     try:
-        quads = [
-            ox.Quad(q.subject, q.predicate, q.object, name)
-            for q in ox.parse(data, format=fmt, base_iri=graph + "/",
-                              without_named_graphs=True, rename_blank_nodes=True)
-        ]
+        for q in ox.parse(data, format=fmt, base_iri="urn:aims:batch:pending/",
+                          without_named_graphs=True, rename_blank_nodes=True):
+            triple = q.triple
+            key = hash(triple)
+            if key in seen:
+                continue
+            seen.add(key)
+            subjects.add(hash(q.subject))
+            obj = q.object
+            if isinstance(obj, ox.Literal):
+                _check_literal(obj, data, source, limits, lenient, ill)
+            chunk.append(triple)
+            if len(chunk) >= _CHUNK:
+                sink.write(ox.serialize(chunk, format=ox.RdfFormat.N_TRIPLES) or b"")
+                chunk = []
+                SHUTDOWN.check()
     except SyntaxError as exc:
         raise InputError(f"{source}: syntax error: {exc.args[0] if exc.args else exc}") from None
     except (ValueError, OSError) as exc:
         raise InputError(f"{source}: cannot parse ({exc})") from None
-    if not quads:
+    if chunk:
+        sink.write(ox.serialize(chunk, format=ox.RdfFormat.N_TRIPLES) or b"")
+    if not seen:
         raise InputError(f"{source}: no triples in the file; nothing to load")
-    out = ox.serialize(quads, format=ox.RdfFormat.N_QUADS)
-    assert out is not None
-    return out, len(set(quads)), len({q.subject for q in quads})
+    warnings = []
+    if ill:
+        shown = "; ".join(ill[:5]) + ("; ..." if len(ill) > 5 else "")
+        warnings.append(f"{len(ill)} literal(s) not of their datatype, loaded as written "
+                        f"(--lenient): {shown}")
+    return RdfRead(triples=len(seen), subjects=len(subjects), warnings=warnings)
+
+
+def _check_literal(obj: ox.Literal, data: bytes, source: str, limits: Limits, lenient: bool,
+                   ill: list[str]) -> None:
+    value = obj.value
+    if len(value) > limits.max_literal:
+        line = _line_of(data, value[:200])
+        where = f"{source}, line {line}" if line else source
+        raise limits.exceeded("max_literal", where, f"a literal of {len(value):,} characters")
+    why = problem(value, obj.datatype.value)
+    if why is None:
+        return
+    line = _line_of(data, value)
+    where = f"line {line}" if line else "a literal"
+    if not lenient:
+        raise InputError(f"{source}, {where}: {why}; write a value of that type (or drop "
+                         "the datatype), or load it as written with --lenient")
+    if len(ill) < 6:
+        ill.append(f"{where}: {why}")
+    else:
+        ill.append("")
