@@ -23,6 +23,7 @@ from api.settings import Settings
 from api.sparql import SparqlRunner
 from api.state import AppState
 from mapper.apikeys import KeyRing
+from mapper.rules.stored import keep_current
 from mapper.store import Store, open_store
 
 DESCRIPTION = """\
@@ -66,7 +67,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        opened = store or open_store(settings.store)
+        opened = keep_current(store or open_store(settings.store))
         state = AppState(settings=settings, store=opened, keys=KeyRing(settings.key_path))
         state.sparql = SparqlRunner(state)
         app.state.aims = state

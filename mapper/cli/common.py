@@ -81,8 +81,11 @@ def parse_date(value: str | None, *, option: str = "--as-of") -> date:
 
 @contextmanager
 def opened(location: str | None) -> Iterator[Store]:
-    """Open the store named on the command line / $AIMS_STORE and close it afterwards."""
-    store = open_store(store_location(location), wait=_wait["seconds"])
+    """Open the store named on the command line / $AIMS_STORE and close it afterwards; its
+    committed changes keep the stored findings current (mapper.rules.stored.keep_current)."""
+    from mapper.rules.stored import keep_current  # the rules load only when a store opens
+
+    store = keep_current(open_store(store_location(location), wait=_wait["seconds"]))
     try:
         yield store
     finally:

@@ -15,6 +15,7 @@ from mapper.ingest import ingest
 from mapper.questions import processes
 from mapper.report import build_report
 from mapper.rules.assessment import Assessment, assess, summary_text
+from mapper.rules.stored import keep_current
 from mapper.store import open_store
 
 
@@ -65,7 +66,7 @@ def demo(
     as_of = demo_data.as_of()
     typer.secho("AIMS Graph demo: Meridian Mutual Insurance", bold=True)
     typer.echo(f"store: {folder.resolve()} (fresh embedded store)")
-    with open_store(str(folder)) as store:
+    with keep_current(open_store(str(folder))) as store:
         batches = ingest(store, [demo_data.folder()], actor="aims demo")
         triples = sum(b.triples for b in batches)
         typer.echo(f"loaded {len(batches)} files, {triples} triples from {demo_data.folder()}")

@@ -14,8 +14,11 @@ of up to ONE_TRANSACTION triples is one transaction; a larger one is loaded in c
 real by its provenance, written last (a crash in between leaves a graph without provenance,
 which `batches.recover` removes; a shutdown (limits.SHUTDOWN) removes it at once).
 
-When validation findings are stored (`aims validate --store-findings`, mapper.rules.stored), each
-write re-validates only what it can affect and keeps them current; `BatchResult.delta` holds it.
+Each batch is committed once, through the store's one change path (`Store.changing`); its
+consumers react after the write. When validation findings are stored (`aims validate
+--store-findings`) and the store has the findings keeper attached (the CLI, API and demo attach
+it; `mapper.rules.stored.keep_current(store)` in a program), each write re-validates only what
+it can affect and keeps them current; `BatchResult.delta` holds that re-validation.
 """
 
 from __future__ import annotations
@@ -527,30 +530,27 @@ def _commit(store: Store, p: _Prepared, *, actor: str, started: datetime) -> Bat
         ended=ended, rows_read=res.rows_read or res.records, rows_loaded=res.records,
         rejected=p.rejected, triples=res.triples, replaces=current,
     )).encode("utf-8")
-    tracked = B.findings_stored(store)
-    old = list(store.quads(current.graph)) if tracked and current is not None else []
-    pending = B.before_removal(store, old) if tracked else None
     SHUTDOWN.check()
-    if res.triples <= ONE_TRANSACTION:
-        with p.triples.open("rb") as f:
-            store.load_nquads(_nquads(f, graph) + prov)
-    else:
-        try:
-            for chunk in _chunks(p.triples, CHUNK):
+    # the one change path: its consumers (the stored findings) react once, after the write
+    with store.changing(added=[graph], removed=[current.graph] if current else []) as change:
+        if res.triples <= ONE_TRANSACTION:
+            with p.triples.open("rb") as f:
+                store.load_nquads(_nquads(f, graph) + prov)
+        else:
+            try:
+                for chunk in _chunks(p.triples, CHUNK):
+                    SHUTDOWN.check()
+                    store.load_nquads(_nquads(chunk, graph))
+                    _flush(store)
                 SHUTDOWN.check()
-                store.load_nquads(_nquads(chunk, graph))
-                _flush(store)
-            SHUTDOWN.check()
-            store.load_nquads(prov)  # the batch exists from here on
-        except BaseException:
-            store.drop_graph(graph)  # abandoned whole
-            raise
-    if current is not None:
-        store.drop_graph(current.graph)
-        res.status, res.replaced = "replaced", current.id
-    if tracked:
-        res.delta = B.after_change(store, added=list(store.quads(graph)), pending=pending,
-                                   removed=old)
+                store.load_nquads(prov)  # the batch exists from here on
+            except BaseException:
+                store.drop_graph(graph)  # abandoned whole
+                raise
+        if current is not None:
+            store.drop_graph(current.graph)
+            res.status, res.replaced = "replaced", current.id
+    res.delta = change.results.get("findings")
     return res
 
 

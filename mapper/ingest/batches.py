@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rdflib import URIRef
 
@@ -24,10 +24,7 @@ from mapper.errors import NotFound
 from mapper.ingest.mapping import RDF_TYPE, RDFS_LABEL, Rejected, literal
 from mapper.ingest.mapping import rejected_rows as count_rejected
 from mapper.ingest.values import slug
-from mapper.store import Quad, Store
-
-if TYPE_CHECKING:
-    from mapper.rules.stored import Delta, Pending
+from mapper.store import Store
 
 PROVENANCE_GRAPH = "urn:aims:graph:provenance"
 BATCH_PREFIX = "urn:aims:batch:"
@@ -164,48 +161,16 @@ def drop_batch(store: Store, batch_id: str, *, when: datetime) -> BatchInfo:
                 raise NotFound(f"batch {batch_id} is already {batch.status}")
             subject = f"<{batch.graph}>"
             stamp = literal(when.isoformat(), "dateTime")
-            tracked = findings_stored(store)
-            old = list(store.quads(batch.graph)) if tracked else []
-            pending = before_removal(store, old) if tracked else None
-            store.load_nquads(
-                f"{subject} {_p(PROV, 'invalidatedAtTime')} {stamp} <{PROVENANCE_GRAPH}> .\n"
-                .encode()
-            )
-            store.drop_graph(batch.graph)
-            if tracked:
-                after_change(store, pending=pending, removed=old)
+            with store.changing(removed=[batch.graph]):
+                store.load_nquads(
+                    f"{subject} {_p(PROV, 'invalidatedAtTime')} {stamp} <{PROVENANCE_GRAPH}> .\n"
+                    .encode()
+                )
+                store.drop_graph(batch.graph)
             batch.status = "dropped"
             return batch
     known = ", ".join(b.id for b in list_batches(store) if b.status == "current") or "none"
     raise NotFound(f"no batch {batch_id!r}; current batches: {known}")
-
-
-# --- keeping stored validation findings current (mapper.rules.stored) -------------------------
-
-
-def findings_stored(store: Store) -> bool:
-    """True when validation findings are stored, so writes must keep them current."""
-    from mapper.rules import (
-        stored as findings,  # lazy: validation is heavy and ingest does not need it
-    )
-
-    return findings.stored_as_of(store) is not None
-
-
-def before_removal(store: Store, quads: list[Quad]) -> Pending:
-    """Trace what removing these quads affects; call BEFORE they are removed."""
-    from mapper.rules import stored as findings
-
-    return findings.before_change(store, removed=quads)
-
-
-def after_change(store: Store, *, added: list[Quad] | None = None, pending: Pending | None = None,
-                 removed: list[Quad] | None = None) -> Delta | None:
-    """Re-validate what a finished write can affect and update the stored findings."""
-    from mapper.rules import stored as findings
-
-    return findings.apply_change(store, added=added or [], pending=pending,
-                                 removed=removed or [])
 
 
 def provenance_lines(
