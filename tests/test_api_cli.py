@@ -85,4 +85,4 @@ def test_serve_on_a_store_in_use_is_one_line_exit_2(tmp_path: Path) -> None:
     finally:
         holder.close()
     assert result.returncode == 2, result.stderr
-    assert "another aims process" in result.stderr and "Traceback" not in result.stderr
+    assert "held by pid" in result.stderr and "Traceback" not in result.stderr

@@ -10,9 +10,10 @@ a temporary folder, each input held to the bounds of limits.py; if any file has 
 (and `skip_invalid` is off) or cannot be read, an InputError lists every problem and the store
 is never touched. `commit` then writes each file as one batch with its provenance (see
 batches.py): unchanged files are left alone, a changed file replaces its earlier batch. A batch
-of up to ONE_TRANSACTION triples is one transaction; a larger one is loaded in chunks and made
-real by its provenance, written last (a crash in between leaves a graph without provenance,
-which `batches.recover` removes; a shutdown (limits.SHUTDOWN) removes it at once).
+of up to ONE_TRANSACTION triples is one transaction; a larger one, into a store that can
+`flush()` between writes, is loaded in chunks and made real by its provenance, written last
+(a crash in between leaves a graph without provenance, which `batches.recover` removes; a
+shutdown (limits.SHUTDOWN) removes it at once).
 
 Each batch is committed once, through the store's one change path (`Store.changing`); its
 consumers react after the write. When validation findings are stored (`aims validate
@@ -505,11 +506,16 @@ def _chunks(path: Path, size: int) -> Iterator[list[bytes]]:
             yield chunk
 
 
-def _flush(store: Store) -> None:
-    """Let an embedded store write its memory tables out between chunks (when it can)."""
+def _flusher(store: Store) -> Callable[[], None] | None:
+    """The store's `flush()`, which writes its memory tables out, if it has one.
+
+    A large batch is written in chunks only into a store that can flush between them: without
+    it, RocksDB's memory tables grow with the batch all the same (about 1 GB at 100,000 rows),
+    and a manual flush after many large transactions was seen to hang in
+    WaitForFlushMemTables. Other stores get the one transaction they always had.
+    """
     flush = getattr(store, "flush", None)
-    if callable(flush):
-        flush()
+    return flush if callable(flush) else None
 
 
 def _commit(store: Store, p: _Prepared, *, actor: str, started: datetime) -> BatchResult:
@@ -532,8 +538,9 @@ def _commit(store: Store, p: _Prepared, *, actor: str, started: datetime) -> Bat
     )).encode("utf-8")
     SHUTDOWN.check()
     # the one change path: its consumers (the stored findings) react once, after the write
+    flush = _flusher(store)
     with store.changing(added=[graph], removed=[current.graph] if current else []) as change:
-        if res.triples <= ONE_TRANSACTION:
+        if res.triples <= ONE_TRANSACTION or flush is None:
             with p.triples.open("rb") as f:
                 store.load_nquads(_nquads(f, graph) + prov)
         else:
@@ -541,7 +548,7 @@ def _commit(store: Store, p: _Prepared, *, actor: str, started: datetime) -> Bat
                 for chunk in _chunks(p.triples, CHUNK):
                     SHUTDOWN.check()
                     store.load_nquads(_nquads(chunk, graph))
-                    _flush(store)
+                    flush()
                 SHUTDOWN.check()
                 store.load_nquads(prov)  # the batch exists from here on
             except BaseException:
