@@ -158,6 +158,12 @@ class OxigraphStore(Store):
                 yield (from_ox(q.subject), from_ox(q.predicate), from_ox(q.object),
                        q.graph_name.value)
 
+    def flush(self) -> None:
+        """Write the memory tables out (ingest calls it between the chunks of a large batch;
+        without it RocksDB's flush on close could hang after many chunked transactions)."""
+        if self.kind == "embedded":
+            self._store.flush()
+
     def close(self) -> None:
         if self.kind == "embedded":
             self._store.flush()
