@@ -92,12 +92,20 @@ def batches(
             if fmt == TableFormat.json:
                 print_json([b.as_dict() for b in rows])
                 return
-            print_table(
-                ["batch", "source", "status", "records", "rejected", "triples", "mapping",
-                 "actor", "time"],
-                [[b.id, b.source, b.status, b.records, b.rejected, b.triples, b.mapping,
-                  b.actor, b.time] for b in rows],
-                fmt=fmt.value, title="Batches",
+            if fmt == TableFormat.csv:
+                print_table(
+                    ["batch", "source", "sha256", "status", "records", "rejected", "triples",
+                     "mapping", "actor", "time"],
+                    [[b.id, b.source, b.sha256, b.status, b.records, b.rejected, b.triples,
+                      b.mapping, b.actor, b.time] for b in rows], fmt="csv")
+                return
+            print_table(  # the short hash and minute fit 100 columns; json/csv have them whole
+                ["batch", "source", "sha256", "status", "counts", "by", "ingested"],
+                [[b.id, b.source, b.sha256[:12], b.status,
+                  f"{b.records} records, {b.rejected} rejected, {b.triples} triples",
+                  " via ".join(x for x in (b.actor, b.mapping) if x),
+                  b.time[:16].replace("T", " ")] for b in rows],
+                fmt=fmt.value, title="Batches (ingested: UTC)",
             )
             return
         if action != "drop" or not batch_id:
