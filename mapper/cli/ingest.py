@@ -99,11 +99,13 @@ def batches(
                     [[b.id, b.source, b.sha256, b.status, b.records, b.rejected, b.triples,
                       b.mapping, b.actor, b.time] for b in rows], fmt="csv")
                 return
-            print_table(  # the short hash and minute fit 100 columns; json/csv have them whole
+            # the short hash and the minute fit 100 columns; json/csv have them whole and the
+            # mapping each batch went through
+            print_table(
                 ["batch", "source", "sha256", "status", "counts", "by", "ingested"],
                 [[b.id, b.source, b.sha256[:12], b.status,
                   f"{b.records} records, {b.rejected} rejected, {b.triples} triples",
-                  " via ".join(x for x in (b.actor, b.mapping) if x),
+                  b.actor or "",
                   b.time[:16].replace("T", " ")] for b in rows],
                 fmt=fmt.value, title="Batches (ingested: UTC)",
             )
