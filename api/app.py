@@ -9,6 +9,8 @@ from fastapi import FastAPI
 
 from api import errors
 from api.limits import BodyLimit
+from api.pages import docs as docs_pages
+from api.pages import render as pages
 from api.routes import (
     batches,
     health,
@@ -19,6 +21,7 @@ from api.routes import (
     systems,
     validation,
 )
+from api.routes import pages as page_routes
 from api.settings import Settings
 from api.sparql import SparqlRunner
 from api.state import AppState
@@ -80,12 +83,15 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
 
     app = FastAPI(
         title=settings.title, version="1", description=DESCRIPTION, openapi_tags=TAGS,
-        lifespan=lifespan,
+        lifespan=lifespan, docs_url=None, redoc_url=None,
     )
     errors.install(app)
+    docs_pages.install(app, title=settings.title)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.include_router(health.router, responses={500: errors.RESPONSES[500],
                                                  503: errors.RESPONSES[503]})
     for router in ROUTERS:
         app.include_router(router, responses=errors.RESPONSES)
+    pages.install(app)
+    app.include_router(page_routes.router)
     return app

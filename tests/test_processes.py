@@ -83,7 +83,7 @@ def test_mermaid_escapes_labels(acme: Store) -> None:
 
 def test_dot_and_json(acme_map: processes.ProcessMap) -> None:
     dot = processes.to_dot(acme_map)
-    assert "rankdir=LR" in dot and "constraint=false" in dot  # the feedback edge
+    assert "rankdir=TB" in dot and "constraint=false" in dot  # rows; the feedback edge
     data = processes.to_json(acme_map)
     assert {"nodes", "edges", "problems", "lifecycle", "feedback"} <= set(data)
     json.dumps(data)

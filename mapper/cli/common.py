@@ -97,11 +97,39 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
+PIPE_WIDTH = 100
+"""Columns a table takes when stdout is not a terminal and $COLUMNS is not set."""
+
+
+def table_width() -> int:
+    """The width tables fit: $COLUMNS, else the terminal's, else PIPE_WIDTH in a pipe."""
+    import os
+    import shutil
+
+    raw = os.environ.get("COLUMNS", "")
+    if raw.isdigit() and int(raw) >= 40:
+        return int(raw)
+    if sys.stdout.isatty():
+        return max(40, shutil.get_terminal_size((PIPE_WIDTH, 24)).columns)
+    return PIPE_WIDTH
+
+
+def _is_identifier(values: list[str]) -> bool:
+    """A column of single tokens (ids, IRIs, hashes, numbers): never broken inside one."""
+    return all(not any(c.isspace() for c in v) for v in values)
+
+
 def print_table(
     columns: Sequence[str], rows: Sequence[Sequence[Any]], *, fmt: str = "table",
     title: str | None = None,
 ) -> None:
-    """Rows as a table on a terminal (plain text in a pipe), JSON objects or CSV."""
+    """Rows as a table on a terminal (plain text in a pipe), JSON objects or CSV.
+
+    The table fits table_width(): a column of identifiers (no spaces in any value) keeps its
+    longest value whole on one line, and text columns wrap between words. When the
+    identifiers alone do not fit, each row is printed as a block of `column: value` lines
+    instead, so no identifier is ever cut. `COLUMNS=200 aims ...` gives a wider table.
+    """
     if fmt == "json":
         print_json([dict(zip(columns, row, strict=True)) for row in rows])
         return
@@ -110,10 +138,64 @@ def print_table(
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, show_lines=False)
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
-    Console(width=None if sys.stdout.isatty() else 200).print(table)
+    cells = [["" if v is None else str(v) for v in row] for row in rows]
+    width = table_width()
+    console = Console(width=width, highlight=False, soft_wrap=False)
+    kinds = []  # (identifier column?, its minimum width)
+    for i, column in enumerate(columns):
+        values = [r[i] for r in cells if r[i]]
+        if _is_identifier(values):
+            kinds.append((True, max([len(column), *(len(v) for v in values)])))
+        else:  # wide enough for its longest word, so words wrap whole
+            words = [w for v in [column, *values] for w in v.split()]
+            kinds.append((False, max(len(w) for w in words)))
+    widths = _fit(kinds, cells, width - 2 * (len(columns) - 1))
+    if widths is None:
+        _print_blocks(console, columns, cells, title)
+        return
+    table = Table(title=title, box=None, pad_edge=False, padding=(0, 1),
+                  title_justify="left", header_style="bold underline")
+    for column, (ident, _), size in zip(columns, kinds, widths, strict=True):
+        table.add_column(column, no_wrap=ident, width=size, overflow="fold")
+    for row in cells:
+        table.add_row(*(Text(v) for v in row))
+    console.print(table)
+
+
+def _fit(kinds: list[tuple[bool, int]], cells: list[list[str]], room: int
+         ) -> list[int] | None:
+    """Content widths: identifier columns their longest value, text columns their natural
+    width, shrunk (never below their longest word) in proportion until all fit in `room`;
+    None when even the minimums do not fit."""
+    natural = [least if ident else max([least, *(len(r[i]) for r in cells)])
+               for i, (ident, least) in enumerate(kinds)]
+    if sum(natural) <= room:
+        return natural
+    floor = [least for _, least in kinds]
+    if sum(floor) > room:
+        return None
+    spare = room - sum(floor)
+    stretch = [n - f for n, f in zip(natural, floor, strict=True)]
+    total = sum(stretch) or 1
+    widths = [f + spare * s // total for f, s in zip(floor, stretch, strict=True)]
+    return widths
+
+
+def _print_blocks(console: Any, columns: Sequence[str], cells: list[list[str]],
+                  title: str | None) -> None:
+    """The narrow layout: one block per row, `column: value` lines, values wrapped at words."""
+    from rich.text import Text
+
+    if title:
+        console.print(Text(title, style="bold"))
+    label = max(len(c) for c in columns) + 1
+    for n, row in enumerate(cells):
+        if n:
+            console.print()
+        for column, value in zip(columns, row, strict=True):
+            if value:
+                line = Text(f"{column + ':':<{label}} ", style="bold")
+                line.append(value)
+                console.print(line, overflow="fold")

@@ -109,12 +109,22 @@ def batches(
             if fmt == TableFormat.json:
                 print_json([b.as_dict() for b in rows])
                 return
+            if fmt == TableFormat.csv:
+                print_table(
+                    ["batch", "source", "sha256", "status", "records", "rejected", "triples",
+                     "mapping", "actor", "time"],
+                    [[b.id, b.source, b.sha256, b.status, b.records, b.rejected, b.triples,
+                      b.mapping, b.actor, b.time] for b in rows], fmt="csv")
+                return
+            # the short hash and the minute fit 100 columns; json/csv have them whole and the
+            # mapping each batch went through
             print_table(
-                ["batch", "source", "status", "records", "rejected", "triples", "mapping",
-                 "actor", "time"],
-                [[b.id, b.source, b.status, b.records, b.rejected, b.triples, b.mapping,
-                  b.actor, b.time] for b in rows],
-                fmt=fmt.value, title="Batches",
+                ["batch", "source", "sha256", "status", "counts", "by", "ingested"],
+                [[b.id, b.source, b.sha256[:12], b.status,
+                  f"{b.records} records, {b.rejected} rejected, {b.triples} triples",
+                  b.actor or "",
+                  b.time[:16].replace("T", " ")] for b in rows],
+                fmt=fmt.value, title="Batches (ingested: UTC)",
             )
             return
         if action != "drop" or not batch_id:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import textwrap
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -346,8 +347,47 @@ def _dot_text(value: str) -> str:
     return " ".join(value.replace("\\", "\\\\").replace('"', '\\"').split())
 
 
+ROW = 3
+"""Boxes per row of the drawing, in lifecycle order: the map wraps into rows so that it fits
+an A4 landscape page with its text at 8 pt or more (one row of all of them was 3,391 pt
+wide, its labels 3-4 pt in the pack's PDF)."""
+WRAP = 24
+"""Characters per line of a box or hand-off label."""
+
+_SHORT = {
+    "missing-process": "no process realises it",
+    "owner": "owner is not one person",
+    "island": "island: no hand-offs",
+    "unconsumed": "record not consumed",
+    "lifecycle-gap": "lifecycle gap after it",
+    "broken-chain": "no chain from intake to improvement",
+    "no-records": "declares no records",
+}
+"""What a red box says about each kind of problem (the rule id follows)."""
+
+
+def _wrapped(value: str, width: int = WRAP) -> str:
+    """DOT text broken into lines of about `width` characters, between words."""
+    return "\\n".join(_dot_text(line) for line in textwrap.wrap(" ".join(value.split()), width)
+                       or [""])
+
+
+def _why(problems: list[Problem]) -> list[str]:
+    """The short reasons a box is red, one per problem: "island: no hand-offs (PROC-04)"."""
+    out = []
+    for p in problems:
+        text = _SHORT.get(p.kind, p.kind.replace("-", " "))
+        line = f"{text} ({p.rule})" if p.rule else text
+        if line not in out:
+            out.append(line)
+    return out
+
+
 def to_dot(pm: ProcessMap) -> str:
-    """The map as Graphviz DOT: lifecycle left to right, feedback edges not constraining ranks.
+    """The map as Graphviz DOT: the lifecycle in reading order, wrapped into rows of ROW
+    columns (top to bottom); a red box says why it is red and names the rule; a minimum
+    process that nothing realises is drawn as a dashed placeholder; feedback edges do not
+    constrain the layout.
 
     >>> from mapper.store import open_store
     >>> to_dot(build(open_store("memory"))).splitlines()[0]
@@ -358,29 +398,48 @@ def to_dot(pm: ProcessMap) -> str:
     order = _positions(pm)
     lines = [
         "digraph aims_processes {",
-        '  graph [rankdir=LR, nodesep=0.5, ranksep=1.1, fontname="Helvetica", '
-        'label="AIMS process map (red: problems; dashed: record not consumed)", labelloc=t];',
+        '  graph [rankdir=TB, nodesep=0.35, ranksep=0.6, fontname="Helvetica", fontsize=13, '
+        'label="AIMS process map: the lifecycle left to right, row by row.\\nRed: a problem '
+        '(what and which rule, inside the box); dashed: a record not consumed, a missing '
+        'process.", labelloc=t, newrank=true];',
         '  node [shape=box, style="rounded,filled", fillcolor="#eef4fb", color="#2c3e50", '
-        'fontname="Helvetica", fontsize=11];',
-        '  edge [fontname="Helvetica", fontsize=9, color="#34495e"];',
+        'fontname="Helvetica", fontsize=12, margin="0.12,0.06"];',
+        '  edge [fontname="Helvetica", fontsize=12, color="#34495e"];',
     ]
-    ranks: dict[float, list[str]] = defaultdict(list)
+    columns: dict[float, list[str]] = defaultdict(list)
     for node, nid in sorted(ids.items(), key=lambda item: int(item[1][1:])):
         data = pm.graph.nodes[node]
-        label = _dot_text(data["label"]) + "\\n" + _dot_text(_owner_text(data))
-        style = ', fillcolor="#fde2e2", color="#c0392b", penwidth=2' if node in foci else ""
+        label = _wrapped(data["label"]) + "\\n" + _wrapped(_owner_text(data))
+        style = ""
+        if node in foci:
+            why = "\\n".join(_wrapped("! " + w) for w in _why(foci[node]))
+            label += "\\n" + why
+            style = ', fillcolor="#fde2e2", color="#c0392b", penwidth=2'
         lines.append(f'  {nid} [label="{label}"{style}];')
-        position = _rank(pm, order, node)
-        if position >= 0:
-            ranks[position].append(nid)
-    columns = [members for _, members in sorted(ranks.items())]
-    for members in columns:
+        columns[_rank(pm, order, node)].append(nid)
+    labels = _labeller(pm)
+    for n, (kind, problems) in enumerate(sorted(
+            (f, ps) for f, ps in foci.items()
+            if f not in ids and any(p.kind == "missing-process" for p in ps))):
+        nid = f"m{n}"
+        label = _wrapped(f"missing: {labels(kind)}") + "\\n" + "\\n".join(
+            _wrapped("! " + w) for w in _why(problems))
+        lines.append(f'  {nid} [label="{label}", style="rounded,dashed,filled", '
+                     'fillcolor="#ffffff", color="#c0392b", fontcolor="#c0392b", penwidth=2];')
+        columns[order.get(kind, 99.0)].append(nid)
+    ordered = [m for _, members in sorted(columns.items()) for m in members]
+    firsts = []
+    for start in range(0, len(ordered), ROW):
+        members = ordered[start:start + ROW]
         lines.append("  { rank=same; " + " ".join(members) + " }")
-    # invisible edges keep the lifecycle columns in order even where a hand-off is missing
-    for left, right in zip(columns, columns[1:], strict=False):
-        lines.append(f"  {left[0]} -> {right[0]} [style=invis, weight=5];")
+        # invisible edges keep the columns of a row in lifecycle order
+        for left, right in zip(members, members[1:], strict=False):
+            lines.append(f"  {left} -> {right} [style=invis];")
+        firsts.append(members[0])
+    for upper, lower in zip(firsts, firsts[1:], strict=False):
+        lines.append(f"  {upper} -> {lower} [style=invis, weight=5];")
     for source, target, data in _sorted_edges(pm, ids):
-        attrs = [f'label="{_dot_text(_edge_text(data))}"']
+        attrs = [f'label="{_wrapped(_edge_text(data), 20)}"']
         if _edge_flagged(pm, data):
             attrs.append('color="#c0392b", fontcolor="#c0392b", style=dashed, penwidth=2')
         if _rank(pm, order, target) < _rank(pm, order, source):

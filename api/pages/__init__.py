@@ -1,0 +1,1 @@
+"""The workspace: server-rendered pages over the assessment, and the offline API docs."""
