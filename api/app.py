@@ -11,6 +11,7 @@ from api import errors
 from api.limits import BodyLimit
 from api.routes import (
     batches,
+    gates,
     health,
     ingest,
     processes,
@@ -50,6 +51,7 @@ TAGS = [
 
 
 ROUTERS = [
+    gates.router,  # before systems: /systems/{id:path} would swallow .../gates/{gate}
     ingest.router, batches.router, validation.router, systems.router,
     processes.router, queries.router, sparql.router,
 ]
