@@ -18,6 +18,7 @@ from api.routes import (
     queries,
     sparql,
     systems,
+    tasks,
     validation,
 )
 from api.settings import Settings
@@ -54,6 +55,7 @@ ROUTERS = [
     gates.router,  # before systems: /systems/{id:path} would swallow .../gates/{gate}
     ingest.router, batches.router, validation.router, systems.router,
     processes.router, queries.router, sparql.router,
+    tasks.router,
 ]
 """The routers that need a key (all but /healthz)."""
 

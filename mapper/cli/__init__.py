@@ -22,6 +22,7 @@ from mapper.cli import (  # noqa: E402,F401  (registration side effect)
     report,
     serve,
     store,
+    tasks,
     validate,
 )
 from mapper.cli.common import app
