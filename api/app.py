@@ -20,6 +20,7 @@ from api.routes import (
     systems,
     tasks,
     validation,
+    webhooks,
 )
 from api.settings import Settings
 from api.sparql import SparqlRunner
@@ -55,7 +56,7 @@ ROUTERS = [
     gates.router,  # before systems: /systems/{id:path} would swallow .../gates/{gate}
     ingest.router, batches.router, validation.router, systems.router,
     processes.router, queries.router, sparql.router,
-    tasks.router,
+    tasks.router, webhooks.router,
 ]
 """The routers that need a key (all but /healthz)."""
 

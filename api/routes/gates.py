@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from api.deps import Reader, StateDep
-from mapper.runs import gates
+from mapper.runs import gates, webhooks
 
 router = APIRouter(prefix="/v1", tags=["gates"])
 
@@ -69,5 +69,8 @@ def gate_decision(
                                         examples=["2026-06-30"])] = None,
 ) -> dict[str, Any]:
     with state.reading() as store:
-        return gates.decide(store, system_id, gate.value,
-                            as_of=as_of or date.today()).to_dict()
+        decision = gates.decide(store, system_id, gate.value, as_of=as_of or date.today())
+    if not decision.allowed:
+        webhooks.emit(webhooks.default_db(state.settings.store), "gate.denied",
+                      decision.to_dict())
+    return decision.to_dict()

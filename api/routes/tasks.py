@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from api.deps import Reader, StateDep
 from mapper.rules.assessment import assess
 from mapper.runs import tasks as owner_tasks
+from mapper.runs.webhooks import default_db
 
 router = APIRouter(prefix="/v1", tags=["tasks"])
 
@@ -47,7 +48,9 @@ def _items(state: StateDep, as_of: date | None) -> tuple[list[owner_tasks.Task],
     with state.reading() as store:
         verdict = assess(store, as_of=day)
     log = owner_tasks.default_log(state.settings.store)
-    return owner_tasks.tasks(verdict, log=log, sla=owner_tasks.parse_sla(None)), day
+    hooks = default_db(state.settings.store)
+    return owner_tasks.tasks(verdict, log=log, sla=owner_tasks.parse_sla(None),
+                             webhooks=hooks), day
 
 
 @router.get("/tasks", response_model=list[TaskModel], summary="Open owner tasks",

@@ -24,6 +24,7 @@ from mapper.cli import (  # noqa: E402,F401  (registration side effect)
     store,
     tasks,
     validate,
+    webhooks,
 )
 from mapper.cli.common import app
 from mapper.errors import MapperError

@@ -8,7 +8,7 @@ import typer
 
 from mapper.cli.common import Format, StoreOption, app, opened, parse_date, print_json
 from mapper.rules.catalogue import GATES
-from mapper.runs import gates
+from mapper.runs import gates, webhooks
 
 
 @app.command("gate")
@@ -35,6 +35,8 @@ def gate_command(
     name = gates.check_gate(gate)
     with opened(store) as opened_store:
         decision = gates.decide(opened_store, system, name, as_of=day)
+    if not decision.allowed:
+        webhooks.emit(webhooks.default_db(store), "gate.denied", decision.to_dict())
     if fmt is Format.json:
         print_json(decision.to_dict())
     else:

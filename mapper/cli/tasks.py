@@ -12,6 +12,7 @@ import typer
 from mapper.cli.common import StoreOption, app, opened, parse_date, print_json
 from mapper.rules.assessment import assess
 from mapper.runs import tasks as owner_tasks
+from mapper.runs.webhooks import default_db
 
 tasks_app = typer.Typer(help="Owner tasks: every open finding, for the person it is routed to.",
                         no_args_is_help=False, invoke_without_command=True)
@@ -49,7 +50,7 @@ def _load(store: str | None, as_of: str | None, sla: str | None, log: Path | Non
     with opened(store) as opened_store:
         verdict = assess(opened_store, as_of=day)
         items = owner_tasks.tasks(verdict, log=log or owner_tasks.default_log(store),
-                                  sla=levels)
+                                  sla=levels, webhooks=default_db(store))
     return items, day
 
 

@@ -173,11 +173,19 @@ def sync(verdict: Assessment, log: Path) -> tuple[dict[str, dict[str, Any]], lis
     return open_, added
 
 
-def tasks(verdict: Assessment, *, log: Path | None, sla: dict[str, int] | None = None
-          ) -> list[Task]:
-    """The open tasks of the assessment, people by name, most urgent first."""
+def tasks(verdict: Assessment, *, log: Path | None, sla: dict[str, int] | None = None,
+          webhooks: Path | None = None) -> list[Task]:
+    """The open tasks of the assessment, people by name, most urgent first. Tasks the log
+    opens or closes now are queued as finding.opened / finding.closed webhook events."""
     levels = sla or dict(DEFAULT_SLA)
-    opened = sync(verdict, log)[0] if log is not None else {}
+    opened: dict[str, dict[str, Any]] = {}
+    if log is not None:
+        opened, added = sync(verdict, log)
+        if webhooks is not None:
+            from mapper.runs import webhooks as hooks
+
+            for line in added:
+                hooks.emit(webhooks, f"finding.{line['event']}", line)
     out = []
     for i, f in enumerate(verdict.findings):
         tid = task_id(f)
