@@ -13,13 +13,16 @@ from api.pages import docs as docs_pages
 from api.pages import render as pages
 from api.routes import (
     batches,
+    gates,
     health,
     ingest,
     processes,
     queries,
     sparql,
     systems,
+    tasks,
     validation,
+    webhooks,
 )
 from api.routes import pages as page_routes
 from api.settings import Settings
@@ -54,8 +57,10 @@ TAGS = [
 
 
 ROUTERS = [
+    gates.router,  # before systems: /systems/{id:path} would swallow .../gates/{gate}
     ingest.router, batches.router, validation.router, systems.router,
     processes.router, queries.router, sparql.router,
+    tasks.router, webhooks.router,
 ]
 """The routers that need a key (all but /healthz)."""
 

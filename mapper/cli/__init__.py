@@ -15,13 +15,16 @@ import typer
 from mapper.cli import (  # noqa: E402,F401  (registration side effect)
     demo,
     export,
+    gate,
     ingest,
     ontology,
     query,
     report,
     serve,
     store,
+    tasks,
     validate,
+    webhooks,
 )
 from mapper.cli.common import app
 from mapper.errors import MapperError
