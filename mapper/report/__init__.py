@@ -39,6 +39,7 @@ from rdflib import BNode, Graph, URIRef
 from rdflib.compare import to_canonical_graph
 
 from mapper.errors import InputError, MapperError
+from mapper.frameworks import soa as soa_lines
 from mapper.ingest.batches import list_batches
 from mapper.questions import processes, queries
 from mapper.questions import trace as tracing
@@ -56,9 +57,10 @@ SECTIONS = (
     ("lifecycle", "2. The one-page lifecycle"),
     ("funnel", "3. Gate funnel"),
     ("findings", "4. Findings by clause, Annex A control and owner"),
-    ("traces", "5. End-to-end traces"),
-    ("registers", "6. Registers"),
-    ("appendix", "7. Appendix: rule catalogue and how to reproduce"),
+    ("soa", "5. Statement of Applicability"),
+    ("traces", "6. End-to-end traces"),
+    ("registers", "7. Registers"),
+    ("appendix", "8. Appendix: rule catalogue and how to reproduce"),
 )
 """The section ids and headings of index.html, in order (the browser test checks them)."""
 
@@ -400,6 +402,7 @@ def gather(store: Store, *, as_of: date, systems: list[str] | None = None,
             [charts.Bar(f"{r['clause']} {r['title']}".strip(), r["violations"], r["warnings"])
              for r in by_clause["controls"]], title="Findings per Annex A control"),
         "by_owner": _findings_by_person(verdict),
+        "soa": soa_lines.build(store, as_of=as_of, assessment=verdict).to_dict(),
         "traces": [_trace(store, system, as_of) for system in chosen],
         "inventory": inventory,
         "raci": _raci(store),
