@@ -9,8 +9,97 @@ from typing import Annotated
 
 import typer
 
-from mapper.cli.common import StoreOption, app, opened, parse_date, print_json, print_table
+from mapper.cli.common import (
+    StoreOption,
+    TableFormat,
+    app,
+    opened,
+    parse_date,
+    print_json,
+    print_table,
+)
 from mapper.errors import InputError
+
+frameworks_app = typer.Typer(
+    help="Other frameworks (NIST AI RMF 1.0, EU AI Act) and the SSSOM crosswalks to ISO/IEC "
+         "42001.\n\nExample: aims frameworks load && aims gaps --framework nist-ai-rmf",
+    no_args_is_help=True,
+)
+app.add_typer(frameworks_app, name="frameworks")
+
+
+@frameworks_app.command("load")
+def frameworks_load(
+    fmt: Annotated[TableFormat, typer.Option("--format", help="Output format.")] = (
+        TableFormat.table),
+    store: StoreOption = None,
+) -> None:
+    """Load the framework schemes (ontology/frameworks/*.ttl) and every SSSOM mapping set
+    (ontology/frameworks/mappings/*.sssom.tsv) into the store graph urn:aims:graph:frameworks,
+    replacing what was there: each mapping becomes an edge and an owl:Axiom with its
+    justification and source.
+
+    Example: aims frameworks load
+    """
+    from mapper.frameworks import crosswalk
+
+    with opened(store) as st:
+        loaded = crosswalk.load(st)
+    if fmt is TableFormat.json:
+        print_json(loaded)
+        return
+    print_table(["file", "mappings"], [[k, v] for k, v in loaded.items() if k != "triples"],
+                fmt=fmt.value, title=f"Loaded {loaded['triples']} triples into "
+                                     f"{crosswalk.GRAPH}")
+
+
+@frameworks_app.command("list")
+def frameworks_list(
+    fmt: Annotated[TableFormat, typer.Option("--format", help="Output format.")] = (
+        TableFormat.table),
+    store: StoreOption = None,
+) -> None:
+    """The crosswalks in the store: mappings per mapping set, framework, mapping type and
+    justification.
+
+    Example: aims frameworks list --format json
+    """
+    from mapper.frameworks import crosswalk
+
+    with opened(store) as st:
+        rows = crosswalk.counts(st)
+    columns = ["set_title", "scheme", "predicate", "justification", "mappings"]
+    short = [[r["set_title"], r["scheme"].rsplit("#", 1)[-1], "skos:" + r["predicate"]
+              .rsplit("#", 1)[-1], (r["justification"] or "").rsplit("/", 1)[-1], r["mappings"]]
+             for r in rows]
+    if fmt is TableFormat.json:
+        print_json([dict(zip(columns, row, strict=True)) for row in short])
+        return
+    print_table(columns, short, fmt=fmt.value, title="Crosswalk mappings in the store")
+
+
+def print_coverage(name: str, day: object, fmt: str, store: str | None) -> None:
+    """`aims gaps --framework NAME`: the coverage table, exit 1 when a requirement is a gap."""
+    from datetime import date
+
+    from mapper.frameworks import crosswalk
+
+    assert isinstance(day, date)
+    with opened(store) as st:
+        cov = crosswalk.coverage(st, name, as_of=day)
+    if fmt == "json":
+        print_json(cov.to_dict())
+    else:
+        print_table(crosswalk.COLUMNS, cov.rows(), fmt=fmt,
+                    title=f"{cov.framework.title}: coverage as of {day}")
+        if fmt == "table":
+            c = cov.counts
+            sys.stdout.write(
+                f"{c['requirements']} requirements: {c['covered']} covered, "
+                f"{c['partly covered']} partly covered, {c['informed']} informed only "
+                f"(relatedMatch), {c['gap']} gaps, {c['not mapped']} not mapped.\n")
+    if cov.has_gaps:
+        raise typer.Exit(1)
 
 
 class SoaFormat(StrEnum):
