@@ -155,3 +155,23 @@ def soa_command(
                 f"{c['warn']} warn, {c['fail']} fail.\n")
     if soa.counts["fail"]:
         raise typer.Exit(1)
+
+
+def export_oscal(fmt: str, out: Path, as_of: str | None, store: str | None) -> None:
+    """`aims export --format oscal-assessment-results|oscal-poam`."""
+    from mapper.frameworks import oscal
+
+    day = parse_date(as_of)
+    with opened(store) as st:
+        if fmt == "oscal-assessment-results":
+            model = oscal.assessment_results(st, as_of=day)
+            what = f"{len(model.results[0].findings or [])} findings, " \
+                   f"{len(model.back_matter.resources) if model.back_matter else 0} evidence " \
+                   "resources"
+        elif fmt == "oscal-poam":
+            model = oscal.poam(st, as_of=day)
+            what = f"{len(model.poam_items)} POA&M items"
+        else:
+            raise InputError(f"--format {fmt!r}: use oscal-assessment-results or oscal-poam")
+    oscal.write(model, out)
+    typer.echo(f"wrote {out}: OSCAL {fmt.removeprefix('oscal-')} as of {day}, {what}")

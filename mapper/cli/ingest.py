@@ -44,11 +44,18 @@ def ingest(
 
     Example: aims ingest examples/meridian && aims ingest inventory.xlsx --skip-invalid
     """
+    from mapper.frameworks.oscal import is_catalog, load_catalog  # OSCAL catalogs: frameworks
     from mapper.ingest import ingest as run
 
+    catalogs = [p for p in paths if is_catalog(p)]
     with opened(store) as st:
-        results = run(st, paths, mapping=mapping, sheet=sheet, skip_invalid=skip_invalid,
-                      actor=actor, progress=sys.stderr.isatty())
+        for path in catalogs:
+            done = load_catalog(st, path)
+            typer.echo(f"loaded: {path} as OSCAL catalog -> framework scheme {done['scheme']} "
+                       f"({done['concepts']} controls and groups) in {done['graph']}", err=True)
+        rest = [p for p in paths if p not in catalogs]
+        results = run(st, rest, mapping=mapping, sheet=sheet, skip_invalid=skip_invalid,
+                      actor=actor, progress=sys.stderr.isatty()) if rest else []
     if fmt == Format.json:
         print_json([r.as_dict() for r in results])
         return
