@@ -175,3 +175,99 @@ def export_oscal(fmt: str, out: Path, as_of: str | None, store: str | None) -> N
             raise InputError(f"--format {fmt!r}: use oscal-assessment-results or oscal-poam")
     oscal.write(model, out)
     typer.echo(f"wrote {out}: OSCAL {fmt.removeprefix('oscal-')} as of {day}, {what}")
+
+
+class TrendFormat(StrEnum):
+    text = "text"
+    json = "json"
+    csv = "csv"
+
+
+@app.command("trend")
+def trend_command(
+    start: Annotated[str, typer.Option("--from", help="First as-of date (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option("--to", help="Last as-of date (YYYY-MM-DD).")],
+    every: Annotated[str, typer.Option("--every", help="month or quarter.")] = "month",
+    fmt: Annotated[TrendFormat, typer.Option("--format", help="Output format.")] = (
+        TrendFormat.text),
+    store: StoreOption = None,
+) -> None:
+    """Compliance over time: the findings at each as-of date from --from to --to (the compiled
+    engine, one run per date) per severity, rule family and clause, and the corrective actions
+    opened, closed and verified in each period (continual improvement, clause 10).
+
+    Example: aims trend --from 2025-07-31 --to 2026-06-30 --every month
+    """
+    from mapper.frameworks import trend
+
+    with opened(store) as st:
+        points = trend.trend(st, start=parse_date(start, option="--from"),
+                             end=parse_date(end, option="--to"), every=every)
+    if fmt is TrendFormat.json:
+        print_json([p.to_dict() for p in points])
+        return
+    print_table(trend.TREND_COLUMNS, trend.trend_rows(points),
+                fmt="csv" if fmt is TrendFormat.csv else "table",
+                title=f"Findings and corrective actions, every {every}")
+
+
+@app.command("diff")
+def diff_command(
+    as_of: Annotated[str, typer.Option("--as-of", help="The audit date (YYYY-MM-DD).")],
+    against: Annotated[str, typer.Option("--against", help="The earlier date to compare with.")],
+    fmt: Annotated[TableFormat, typer.Option("--format", help="Output format.")] = (
+        TableFormat.table),
+    store: StoreOption = None,
+) -> None:
+    """Findings opened, closed and unchanged between two audit dates (rule, focus node, path).
+
+    Example: aims diff --as-of 2026-06-30 --against 2025-12-31
+    """
+    from mapper.frameworks import trend
+
+    with opened(store) as st:
+        d = trend.diff(st, as_of=parse_date(as_of), against=parse_date(against,
+                                                                        option="--against"))
+    if fmt is TableFormat.json:
+        print_json(d.to_dict())
+        return
+    rows = [[kind, f.rule, f.severity, f.focus_label, f.message]
+            for kind, fs in (("opened", d.opened), ("closed", d.closed),
+                             ("unchanged", d.unchanged)) for f in fs]
+    print_table(["change", "rule", "severity", "focus", "message"], rows, fmt=fmt.value,
+                title=f"Findings as of {d.as_of} against {d.against}")
+    if fmt is TableFormat.table:
+        sys.stdout.write(f"{len(d.opened)} opened, {len(d.closed)} closed, "
+                         f"{len(d.unchanged)} unchanged.\n")
+
+
+@app.command("sample")
+def sample_command(
+    n: Annotated[int, typer.Option("--n", help="Sample size.")] = 25,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same sample).")
+                    ] = 42,
+    weight: Annotated[str, typer.Option("--weight", help="risk or none.")] = "risk",
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Assessment date; today.")
+                     ] = None,
+    fmt: Annotated[TableFormat, typer.Option("--format", help="Output format.")] = (
+        TableFormat.table),
+    store: StoreOption = None,
+) -> None:
+    """A reproducible, risk-weighted sample of in-scope AI systems for an internal-audit
+    walkthrough, with the method stated; `aims report --sample N` traces them in the pack.
+
+    Example: aims sample --n 25 --seed 7 --weight risk --as-of 2026-06-30
+    """
+    from mapper.frameworks import sample
+
+    with opened(store) as st:
+        drawn = sample.draw(st, as_of=parse_date(as_of), n=n, seed=seed, weight=weight)
+    if fmt is TableFormat.json:
+        print_json(drawn.to_dict())
+        return
+    print_table(["identifier", "label", "owner", "high_risk", "failing_gates", "weight"],
+                [[c["identifier"], c["label"], c["owner"], c["high_risk"],
+                  ", ".join(c["failing_gates"]), c["weight"]] for c in drawn.chosen],
+                fmt=fmt.value, title="Audit sample")
+    if fmt is TableFormat.table:
+        sys.stdout.write("Method: " + drawn.method + "\n")

@@ -307,6 +307,18 @@ def _as_date(value: str | None) -> date | None:
         return None
 
 
+def _trend_chart(store: Store, as_of: date) -> Markup:
+    """Findings at the four quarter dates up to the as-of date (mapper.frameworks.trend)."""
+    from mapper.frameworks import trend
+
+    points = trend.trend(store, start=trend.months_before(as_of, 9), end=as_of,
+                         every="quarter")
+    return charts.bar_chart(
+        [charts.Bar(p.as_of.isoformat(), p.by_severity.get("Violation", 0),
+                    p.by_severity.get("Warning", 0)) for p in points],
+        title="Findings at each quarter up to the as-of date", label_width=120)
+
+
 def _process_map(store: Store) -> dict[str, Any]:
     pm = processes.build(store)
     data = processes.to_json(pm)
@@ -403,6 +415,7 @@ def gather(store: Store, *, as_of: date, systems: list[str] | None = None,
              for r in by_clause["controls"]], title="Findings per Annex A control"),
         "by_owner": _findings_by_person(verdict),
         "soa": soa_lines.build(store, as_of=as_of, assessment=verdict).to_dict(),
+        "trend_chart": _trend_chart(store, as_of),
         "traces": [_trace(store, system, as_of) for system in chosen],
         "inventory": inventory,
         "raci": _raci(store),
@@ -490,7 +503,8 @@ def _write(path: Path, data: bytes) -> None:
 
 
 def build_report(
-    store: Store, *, out: Path, as_of: date, systems: list[str] | None = None
+    store: Store, *, out: Path, as_of: date, systems: list[str] | None = None,
+    walkthrough: str | None = None,
 ) -> ReportResult:
     """Write the audit pack into `out` (created when missing) and say what was written.
 
@@ -517,6 +531,7 @@ def build_report(
         triples=triples,
         command=reproduce_command(out=out, as_of=as_of, systems=traced if systems else None),
         systems_given=bool(systems),
+        walkthrough=walkthrough,
     )
     html = render(context)
     try:
