@@ -18,6 +18,7 @@ class AIMS(DefinedNamespace):
     Accountable: URIRef
     Active: URIRef
     Agent: URIRef
+    ApplicabilityDecision: URIRef
     ApprovalAuthority: URIRef
     AuditFinding: URIRef
     AuditProgramme: URIRef
@@ -132,6 +133,8 @@ class AIMS(DefinedNamespace):
     activity: URIRef
     addressesClause: URIRef
     agency: URIRef
+    applicable: URIRef
+    applicableBecause: URIRef
     approvalDate: URIRef
     approvedBy: URIRef
     approverRole: URIRef
@@ -168,6 +171,7 @@ class AIMS(DefinedNamespace):
     escalatesTo: URIRef
     escalationTrigger: URIRef
     evidence: URIRef
+    evidenceCadenceDays: URIRef
     excludes: URIRef
     expiryDate: URIRef
     feedsBackTo: URIRef
@@ -183,6 +187,7 @@ class AIMS(DefinedNamespace):
     hasFinding: URIRef
     holdsRole: URIRef
     identifier: URIRef
+    implementedBy: URIRef
     implementsControl: URIRef
     inLog: URIRef
     inScope: URIRef

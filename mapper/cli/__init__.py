@@ -15,6 +15,7 @@ import typer
 from mapper.cli import (  # noqa: E402,F401  (registration side effect)
     demo,
     export,
+    frameworks,
     gate,
     ingest,
     ontology,

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from mapper.cli.common import Format, StoreOption, app, opened, print_json
+from mapper.errors import InputError
 
 
 @app.command()
@@ -15,7 +16,11 @@ def export(
     out: Annotated[Path, typer.Option("--out", help="The .xlsx workbook to write.")],
     mapping: Annotated[str, typer.Option(
         "--mapping", help="The workbook mapping to invert (name or .yaml).")] = "aims-workbook",
-    fmt: Annotated[Format, typer.Option("--format", help="text or json")] = Format.text,
+    fmt: Annotated[str, typer.Option(
+        "--format", help="text or json (the workbook), oscal-assessment-results or "
+        "oscal-poam (an OSCAL JSON file as of --as-of)")] = "text",
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="For the OSCAL formats: the assessment date (YYYY-MM-DD); today.")] = None,
     store: StoreOption = None,
 ) -> None:
     """Write the store's data as the AIMS workbook: one sheet per register, IDs and IRIs kept.
@@ -24,8 +29,22 @@ def export(
     `aims ingest` of the written file gives the same records back. Nodes that no register
     holds are counted in the output ("left out").
 
+    --format oscal-assessment-results writes the findings as OSCAL findings and observations,
+    the evidence files as back-matter resources (location, SHA-256), the as-of date as the
+    result's period; --format oscal-poam writes open corrective actions and open findings as
+    POA&M items with owners and due dates. Both are built with compliance-trestle's models.
+
     Example: aims ingest examples/meridian && aims export --out meridian.xlsx
+    Example: aims export --format oscal-poam --as-of 2026-06-30 --out poam.json
     """
+    if fmt.startswith("oscal-"):
+        from mapper.cli.frameworks import export_oscal
+
+        export_oscal(fmt, out, as_of, store)
+        return
+    if fmt not in ("text", "json"):
+        raise InputError(f"--format {fmt!r}: use text, json, oscal-assessment-results or "
+                         "oscal-poam")
     from mapper.report.export import export_workbook
 
     with opened(store) as st:

@@ -11,7 +11,7 @@ import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -51,6 +51,7 @@ def ingest(
 
     Example: aims ingest examples/meridian && aims ingest inventory.xlsx --skip-invalid
     """
+    from mapper.frameworks.oscal import is_catalog, load_catalog  # OSCAL catalogs: frameworks
     from mapper.ingest import commit, prepare
     from mapper.ingest.limits import SHUTDOWN
 
@@ -61,11 +62,22 @@ def ingest(
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
     signal.signal(signal.SIGTERM, stop)
-    # read, map and check everything before the store is opened (and locked)
-    with prepare(paths, mapping=mapping, sheet=sheet, skip_invalid=skip_invalid,
-                 lenient=lenient, progress=sys.stderr.isatty()) as preparation, \
-            opened(store) as st:
-        results = commit(st, preparation, actor=actor)
+    catalogs = [p for p in paths if is_catalog(p)]
+    rest = [p for p in paths if p not in catalogs]
+    results: list[Any] = []
+    if catalogs:
+        with opened(store) as st:
+            for path in catalogs:
+                done = load_catalog(st, path)
+                typer.echo(f"loaded: {path} as OSCAL catalog -> framework scheme "
+                           f"{done['scheme']} ({done['concepts']} controls and groups) in "
+                           f"{done['graph']}", err=True)
+    if rest:
+        # read, map and check everything before the store is opened (and locked)
+        with prepare(rest, mapping=mapping, sheet=sheet, skip_invalid=skip_invalid,
+                     lenient=lenient, progress=sys.stderr.isatty()) as preparation, \
+                opened(store) as st:
+            results = commit(st, preparation, actor=actor)
     if fmt == Format.json:
         print_json([r.as_dict() for r in results])
         return

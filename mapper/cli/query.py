@@ -107,6 +107,11 @@ def gaps_command(
     fmt: Annotated[TableFormat, typer.Option("--format", help="Output format.")] = (
         TableFormat.table
     ),
+    framework: Annotated[
+        str | None, typer.Option(
+            "--framework", help="Coverage of another framework through the crosswalks: "
+            "nist-ai-rmf or eu-ai-act (after `aims frameworks load`).")
+    ] = None,
     store: StoreOption = None,
 ) -> None:
     """The gap report: per clause and Annex A control the rules that serve it and their status
@@ -115,9 +120,20 @@ def gaps_command(
     summary (the same as `aims validate` and the audit pack print). Exit 1 when anything is
     missing. --format json has both views and the summary; csv has the per-system matrix.
 
+    With --framework, the coverage of that framework's requirements instead: per requirement
+    its mappings to ISO/IEC 42001 (with the mapping type: an exactMatch or closeMatch covers,
+    a broad/narrowMatch covers in part, a relatedMatch only informs), the state of each mapped
+    clause or control, and the open findings behind them.
+
     Example: aims gaps --as-of 2026-06-30 --format json
+    Example: aims gaps --framework nist-ai-rmf --as-of 2026-06-30
     """
     day = parse_date(as_of)
+    if framework is not None:
+        from mapper.cli.frameworks import print_coverage
+
+        print_coverage(framework, day, fmt.value, store)
+        return
     with opened(store) as st:
         report = trace.gap_report(st, as_of=day)
     if fmt is TableFormat.json:

@@ -31,6 +31,10 @@ def report(
     systems: Annotated[str | None, typer.Option(
         "--systems", help="AI systems to trace end to end: identifiers, IRIs or labels "
         "separated by commas (default: the three highest-risk deployed ones).")] = None,
+    sample: Annotated[int | None, typer.Option(
+        "--sample", help="Trace a reproducible risk-weighted sample of N in-scope systems "
+        "(`aims sample`) as the pack's internal-audit walkthrough.")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the --sample draw.")] = 42,
     pdf: Annotated[bool, typer.Option(
         "--pdf", help="Also print the pack to index.pdf with headless Chromium.")] = False,
     store: StoreOption = None,
@@ -45,6 +49,7 @@ def report(
     are its content, see findings.json), 2 for bad input.
 
     Example: aims report --out audit-pack --as-of 2026-06-30 --systems SYS-CLAIMS-TRIAGE
+    Example: aims report --out walkthrough --as-of 2026-06-30 --sample 5 --seed 7
     """
     from mapper.report import build_report, print_pdf
 
@@ -53,7 +58,17 @@ def report(
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file; give a folder")
     with opened(store) as opened_store:
-        result = build_report(opened_store, out=out, as_of=judged, systems=keys)
+        walkthrough = None
+        if sample is not None:
+            from mapper.frameworks.sample import draw
+
+            if keys:
+                raise InputError("give --systems or --sample, not both")
+            drawn = draw(opened_store, as_of=judged, n=sample, seed=seed)
+            keys = [c["system"] for c in drawn.chosen] or None
+            walkthrough = drawn.method
+        result = build_report(opened_store, out=out, as_of=judged, systems=keys,
+                              walkthrough=walkthrough)
     if pdf:
         result.pdf = print_pdf(result.index, out / "index.pdf")
         typer.echo(str(result.pdf), err=True)

@@ -37,6 +37,7 @@ from rdflib import BNode, Graph, URIRef
 from rdflib.compare import to_canonical_graph
 
 from mapper.errors import InputError, MapperError
+from mapper.frameworks import soa as soa_lines
 from mapper.ingest.batches import list_batches
 from mapper.questions import processes, queries
 from mapper.questions import trace as tracing
@@ -55,9 +56,10 @@ SECTIONS = (
     ("lifecycle", "2. The one-page lifecycle"),
     ("funnel", "3. Gate funnel"),
     ("findings", "4. Findings by clause, Annex A control and owner"),
-    ("traces", "5. End-to-end traces"),
-    ("registers", "6. Registers"),
-    ("appendix", "7. Appendix: rule catalogue and how to reproduce"),
+    ("soa", "5. Statement of Applicability"),
+    ("traces", "6. End-to-end traces"),
+    ("registers", "7. Registers"),
+    ("appendix", "8. Appendix: rule catalogue and how to reproduce"),
 )
 """The section ids and headings of index.html, in order (the browser test checks them)."""
 
@@ -304,6 +306,18 @@ def _as_date(value: str | None) -> date | None:
         return None
 
 
+def _trend_chart(store: Store, as_of: date) -> Markup:
+    """Findings at the four quarter dates up to the as-of date (mapper.frameworks.trend)."""
+    from mapper.frameworks import trend
+
+    points = trend.trend(store, start=trend.months_before(as_of, 9), end=as_of,
+                         every="quarter")
+    return charts.bar_chart(
+        [charts.Bar(p.as_of.isoformat(), p.by_severity.get("Violation", 0),
+                    p.by_severity.get("Warning", 0)) for p in points],
+        title="Findings at each quarter up to the as-of date", label_width=120)
+
+
 def _process_map(store: Store) -> dict[str, Any]:
     pm = processes.build(store)
     data = processes.to_json(pm)
@@ -399,6 +413,8 @@ def gather(store: Store, *, as_of: date, systems: list[str] | None = None,
             [charts.Bar(f"{r['clause']} {r['title']}".strip(), r["violations"], r["warnings"])
              for r in by_clause["controls"]], title="Findings per Annex A control"),
         "by_owner": _findings_by_person(verdict),
+        "soa": soa_lines.build(store, as_of=as_of, assessment=verdict).to_dict(),
+        "trend_chart": _trend_chart(store, as_of),
         "traces": [_trace(store, system, as_of) for system in chosen],
         "inventory": inventory,
         "raci": _raci(store),
@@ -482,7 +498,8 @@ def _write(path: Path, data: bytes) -> None:
 
 
 def build_report(
-    store: Store, *, out: Path, as_of: date, systems: list[str] | None = None
+    store: Store, *, out: Path, as_of: date, systems: list[str] | None = None,
+    walkthrough: str | None = None,
 ) -> ReportResult:
     """Write the audit pack into `out` (created when missing) and say what was written.
 
@@ -509,6 +526,7 @@ def build_report(
         triples=triples,
         command=reproduce_command(out=out, as_of=as_of, systems=traced if systems else None),
         systems_given=bool(systems),
+        walkthrough=walkthrough,
     )
     html = render(context)
     try:
