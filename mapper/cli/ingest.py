@@ -2,7 +2,9 @@
 
 `aims ingest --format json` prints a JSON list with one object per file:
 {"batch", "records", "triples", "rejected": [{row, column, value, reason}], "warnings": [...],
- "status": loaded|unchanged|replaced, "source", "sha256", "mapping", "encoding", ...}.
+ "status": loaded|unchanged|replaced, "source", "sha256", "mapping", "encoding",
+ "merged": records other batches also describe, "conflicts": how many single-valued
+ properties another batch gives another value, "conflict_details": [...], ...}.
 """
 
 from __future__ import annotations
@@ -38,6 +40,15 @@ def ingest(
     actor: Annotated[str | None, typer.Option(
         "--actor", help="Who ingests (recorded as prov:wasAssociatedWith); default: login name."
     )] = None,
+    scope: Annotated[str | None, typer.Option(
+        "--scope", help="The organisation whose file this is (e.g. DOL): scopes ids that are "
+        "unique only inside one organisation's file when no agency column does."
+    )] = None,
+    on_conflict: Annotated[str, typer.Option(
+        "--on-conflict", help="A record another batch gives a different label, stage, date, "
+        "owner ...: fail (load nothing), warn (keep both, report) or replace (the new value "
+        "wins)."
+    )] = "warn",
     fmt: Annotated[Format, typer.Option("--format", help="text or json")] = Format.text,
     store: StoreOption = None,
 ) -> None:
@@ -63,9 +74,9 @@ def ingest(
     signal.signal(signal.SIGTERM, stop)
     # read, map and check everything before the store is opened (and locked)
     with prepare(paths, mapping=mapping, sheet=sheet, skip_invalid=skip_invalid,
-                 lenient=lenient, progress=sys.stderr.isatty()) as preparation, \
+                 lenient=lenient, progress=sys.stderr.isatty(), scope=scope) as preparation, \
             opened(store) as st:
-        results = commit(st, preparation, actor=actor)
+        results = commit(st, preparation, actor=actor, on_conflict=on_conflict)
     if fmt == Format.json:
         print_json([r.as_dict() for r in results])
         return
@@ -74,8 +85,10 @@ def ingest(
         enc = f", encoding {r.encoding}" if r.encoding and r.encoding != "utf-8" else ""
         via = f" with {r.mapping}" if r.mapping else ""
         replaced = f" (replaces {r.replaced})" if r.replaced else ""
+        merged = (f", {r.merged} merged with other batches" if r.merged else "") + (
+            f", {len(r.conflicts)} conflict(s)" if r.conflicts else "")
         typer.echo(f"{r.status}: {r.source}{via} -> batch {r.batch}{replaced}: "
-                   f"{r.records} records, {r.triples} triples{extra}{enc}")
+                   f"{r.records} records, {r.triples} triples{extra}{merged}{enc}")
         for w in r.warnings:
             typer.echo(f"  warning: {w}")
         for rej in r.rejected[:20]:

@@ -209,6 +209,10 @@ class Table:
     skip_reason: str = "skipped by the mapping"
     title: str = ""
     iri_column: str | None = None  # a column holding the record's own IRI (optional)
+    scoped_by: str | None = None
+    """The column naming the organisation a key is unique within (e.g. agency): a row
+    without it is scoped by the mapping's or the command line's `scope`, or refused when its
+    key could collide (see `could_collide`)."""
 
     def key_text(self) -> str:
         return " or ".join(
@@ -229,6 +233,8 @@ class Mapping:
     nulls: frozenset[str]
     tables: list[Table]
     path: Path
+    scope: str | None = None
+    """The organisation the file's keys are unique within (mapping `scope:`)."""
 
 
 # --- loading ---------------------------------------------------------------------------------
@@ -310,6 +316,7 @@ class _Builder:
             name=name, title=str(self.data.get("title", name)),
             description=str(self.data.get("description", "")), base=self.base,
             date_order=order, nulls=self.nulls, tables=tables, path=self.path,
+            scope=str(self.data["scope"]) if self.data.get("scope") else None,
         )
 
     def _value_map(self, name: str, spec: Any) -> ValueMap:
@@ -503,6 +510,9 @@ class _Builder:
             for p in n.props:
                 if p.node and p.node not in ids:
                     raise self.fail(f"table {tname}: node {p.node!r} is not defined")
+        scoped_by = spec.get("scoped_by")
+        if scoped_by is not None and str(scoped_by) not in columns:
+            raise self.fail(f"table {tname}: scoped_by {scoped_by!r} is not under 'columns'")
         duplicates = str(spec.get("duplicates", "reject"))
         if duplicates not in ("reject", "merge"):
             raise self.fail(f"table {tname}: duplicates must be reject or merge")
@@ -512,6 +522,7 @@ class _Builder:
             skip=self._conditions(spec.get("skip"), columns, f"table {tname} skip"),
             skip_reason=str(spec.get("skip_reason", "skipped by the mapping")),
             title=str(spec.get("title", tname)), iri_column=iri_column,
+            scoped_by=str(scoped_by) if scoped_by is not None else None,
         )
 
 
@@ -634,6 +645,10 @@ class TableResult:
     rows_skipped: int = 0
     rejected: list[Rejected] = field(default_factory=list)
     notes: dict[tuple[str, str], _Note] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    """The row each loaded record came from (record IRI -> first row)."""
+    unscoped: list[tuple[int, str]] = field(default_factory=list)
+    """Rows whose key could collide with another organisation's and that nothing scopes."""
 
     def note(self, column: str, message: str, row: int) -> None:
         note = self.notes.setdefault((column, message), _Note())
@@ -725,8 +740,10 @@ class Applier:
     """Applies one table of a mapping to rows given as lists of cells."""
 
     def __init__(self, mapping: Mapping, table: Table, index: dict[str, int], spool: Spool,
-                 *, sheet: str | None = None, lenient: bool = False) -> None:
+                 *, sheet: str | None = None, lenient: bool = False,
+                 scope: str | None = None) -> None:
         self.mapping = mapping
+        self.scope = scope or mapping.scope
         self.table = table
         self.index = index
         self.sheet = sheet
@@ -904,6 +921,11 @@ class Applier:
             cols = ", ".join(c for c, opt in table.keys[0] if not opt)
             self._reject(rownum, cols, "", f"blank key: {table.key_text()} must have a value")
             return
+        if table.scoped_by is not None and self._text(row, table.scoped_by) is None:
+            if self.scope is not None:
+                key = [self.scope, *key]
+            elif could_collide(key):
+                self.result.unscoped.append((rownum, "-".join(key)))
         errors: list[_RowError] = []
         self._extra = []
         lines = self._extra
@@ -986,6 +1008,7 @@ class Applier:
         for iri, entry in self._keys.items():
             if not isinstance(entry, _Group):
                 result.rows_loaded += 1
+                result.rows[iri] = entry[0]
                 continue
             if reject:
                 self.spool.drop.update(entry.seqs)
@@ -999,6 +1022,7 @@ class Applier:
                 continue
             self.spool.merge.update(entry.seqs)
             result.rows_loaded += entry.count
+            result.rows[iri] = entry.first
             for row in entry.rows[1:2]:
                 result.note(key_cols, "repeated an earlier key; merged as the mapping says", row)
         result.rejected.sort(key=lambda r: r.row)
@@ -1021,6 +1045,23 @@ class _Group:
             self.seqs.append(seq)
         if len(self.rows) <= SHOWN_ROWS:
             self.rows.append(row)
+
+
+_GENERIC_ID = re.compile(
+    r"^(?:(?:ai|uc|id|no|nr|item|row|rec|record|case|use ?case|sys|system|entry|ref)"
+    r"[\s#._-]*)?\d+[a-z]?$", re.IGNORECASE)
+
+
+def could_collide(key: Iterable[str]) -> bool:
+    """True when a key is unique only inside one file: every part a number or a generic
+    numbered id ("35", "AI-001", "UC 7"); a key naming its organisation ("DOJ-0357") or a
+    name is taken as it is.
+
+    >>> could_collide(["35"]), could_collide(["AI-001"]), could_collide(["DOJ-0357"])
+    (True, True, False)
+    """
+    parts = [p.strip() for p in key]
+    return bool(parts) and all(_GENERIC_ID.match(p) for p in parts)
 
 
 def apply_rows(applier: Applier, rows: Iterable[tuple[int, list[V.Cell]]]) -> TableResult:
