@@ -49,6 +49,10 @@ def ingest(
         "owner ...: fail (load nothing), warn (keep both, report) or replace (the new value "
         "wins)."
     )] = "warn",
+    timezone: Annotated[str | None, typer.Option(
+        "--timezone", help="IANA zone (e.g. America/New_York) of timestamps written without "
+        "one; they become xsd:dateTime in UTC. Without it such a timestamp is refused."
+    )] = None,
     fmt: Annotated[Format, typer.Option("--format", help="text or json")] = Format.text,
     store: StoreOption = None,
 ) -> None:
@@ -74,7 +78,8 @@ def ingest(
     signal.signal(signal.SIGTERM, stop)
     # read, map and check everything before the store is opened (and locked)
     with prepare(paths, mapping=mapping, sheet=sheet, skip_invalid=skip_invalid,
-                 lenient=lenient, progress=sys.stderr.isatty(), scope=scope) as preparation, \
+                 lenient=lenient, progress=sys.stderr.isatty(), scope=scope,
+                 timezone=timezone) as preparation, \
             opened(store) as st:
         results = commit(st, preparation, actor=actor, on_conflict=on_conflict)
     if fmt == Format.json:

@@ -52,6 +52,7 @@ from mapper.ingest.mapping import (
     fit,
     load_mapping,
     rejected_rows,
+    zone_of,
 )
 from mapper.ingest.readers import HEAD_ROWS, Grid
 from mapper.store import Store
@@ -255,7 +256,7 @@ class _Mapped:
 
 def _map_grids(source: str, grids: list[Grid], mapping: Mapping, out: Path, *,
                sheet: str | None, lenient: bool, size: int, progress: bool,
-               scope: str | None = None) -> _Mapped:
+               scope: str | None = None, timezone: str | None = None) -> _Mapped:
     """Apply the mapping to the grids, streaming their rows; the triples go to `out`."""
     if sheet is not None:
         names = [g.sheet for g in grids]
@@ -318,7 +319,8 @@ def _map_grids(source: str, grids: list[Grid], mapping: Mapping, out: Path, *,
                     + shown + ("; ..." if len(unknown) > 8 else "")
                 )
             applier = Applier(mapping, table, hfit.index, spool, lenient=lenient,
-                              sheet=grid.sheet if not single else None, scope=scope)
+                              sheet=grid.sheet if not single else None, scope=scope,
+                              timezone=timezone)
             any_rows = False
             for i, (rownum, cells) in enumerate(grid.after(pos)):
                 any_rows = True
@@ -372,8 +374,8 @@ def _sha256(path: Path) -> str:
 
 
 def _prepare(path: Path, folder: Path, *, mapping_arg: str | Path | None, sheet: str | None,
-             lenient: bool, limits: Limits, progress: bool, scope: str | None = None
-             ) -> _Prepared:
+             lenient: bool, limits: Limits, progress: bool, scope: str | None = None,
+             timezone: str | None = None) -> _Prepared:
     from mapper.ingest import rdf
 
     source = path.name
@@ -410,8 +412,9 @@ def _prepare(path: Path, folder: Path, *, mapping_arg: str | Path | None, sheet:
             grids = [stack.enter_context(open_csv(path, source, limits))]
             media = f"text/csv; charset={grids[0].encoding}"
             base.encoding = grids[0].encoding
-            if base.encoding == "cp1252":
-                base.warnings.append("read as cp1252 (Windows) text, not UTF-8")
+            if base.encoding not in ("utf-8", "utf-8-sig"):
+                base.warnings.append(f"read as {base.encoding} text, not UTF-8 (detected with "
+                                     "charset-normalizer)")
         elif suffix == ".xlsx":
             from mapper.ingest.xlsx import open_xlsx
 
@@ -430,7 +433,7 @@ def _prepare(path: Path, folder: Path, *, mapping_arg: str | Path | None, sheet:
             source, grids)
         base.mapping = mapping.name
         mapped = _map_grids(source, grids, mapping, out, sheet=sheet, lenient=lenient,
-                            size=size, progress=progress, scope=scope)
+                            size=size, progress=progress, scope=scope, timezone=timezone)
     base.warnings.extend(mapped.warnings)
     base.sheets = mapped.sheets
     base.rows_read = mapped.read
@@ -491,6 +494,7 @@ def prepare(
     limits: Limits | None = None,
     progress: bool = False,
     scope: str | None = None,
+    timezone: str | None = None,
 ) -> Preparation:
     """Read, map and check files without touching a store (see `ingest` for the options).
 
@@ -500,6 +504,8 @@ def prepare(
     started = datetime.now(UTC)
     files = expand_paths([paths] if isinstance(paths, str | Path) else paths)
     limits = limits or Limits.from_env()
+    if timezone is not None:
+        zone_of(timezone)  # a bad name is refused before any file is read
     folder = Path(tempfile.mkdtemp(prefix="aims-ingest-"))
     try:
         prepared = []
@@ -508,7 +514,7 @@ def prepare(
             sub.mkdir()
             prepared.append(_prepare(f, sub, mapping_arg=mapping, sheet=sheet,
                                      lenient=lenient, limits=limits, progress=progress,
-                                     scope=scope))
+                                     scope=scope, timezone=timezone))
         if not skip_invalid:
             _abort(prepared)
     except BaseException:
@@ -683,6 +689,7 @@ def ingest(
     progress: bool = False,
     scope: str | None = None,
     on_conflict: str = "warn",
+    timezone: str | None = None,
 ) -> list[BatchResult]:
     """Ingest files (or folders of files) into the store, one batch per file.
 
@@ -695,7 +702,8 @@ def ingest(
     (default: Limits.from_env()) bounds what each input may cost. `scope` names the
     organisation whose file this is, for keys unique only inside one organisation's file (a
     file whose numeric ids no agency column scopes is refused without it); `on_conflict` see
-    `commit`.
+    `commit`. `timezone` (an IANA name) is the zone of timestamps written without one; a
+    timestamp with a time and no zone is refused without it (or the mapping's `timezone:`).
 
     >>> from mapper.store import open_store
     >>> import tempfile, pathlib
@@ -708,6 +716,6 @@ def ingest(
     ['unchanged']
     """
     with prepare(paths, mapping=mapping, sheet=sheet, skip_invalid=skip_invalid,
-                 lenient=lenient, limits=limits, progress=progress, scope=scope
-                 ) as preparation:
+                 lenient=lenient, limits=limits, progress=progress, scope=scope,
+                 timezone=timezone) as preparation:
         return commit(store, preparation, actor=actor, on_conflict=on_conflict)

@@ -21,9 +21,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, tzinfo
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -49,6 +51,7 @@ PREFIXES = {
 XSD = PREFIXES["xsd"]
 RDF_TYPE = "<" + PREFIXES["rdf"] + "type>"
 RDFS_LABEL = "<" + PREFIXES["rdfs"] + "label>"
+SKOS_ALT = "<" + PREFIXES["skos"] + "altLabel>"
 TYPES = ("string", "date", "integer", "decimal", "boolean", "anyURI", "iri")
 _ESCAPE = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
 _BAD_IRI = re.compile(r"[<>\"{}|^`\\\x00-\x20]")
@@ -69,6 +72,19 @@ def absolute_iri(value: str) -> str | None:
     if _ABSOLUTE.match(value) and not _BAD_IRI.search(value):
         return value
     return None
+
+
+def zone_of(name: str) -> tzinfo:
+    """A time zone by IANA name (Europe/Paris, America/New_York, UTC).
+
+    >>> zone_of("UTC").key
+    'UTC'
+    """
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError(f"--timezone {name}: not a time zone name; write an IANA name such "
+                         "as Europe/Paris, America/New_York or UTC") from None
 
 
 class MappingError(InputError):
@@ -235,6 +251,8 @@ class Mapping:
     path: Path
     scope: str | None = None
     """The organisation the file's keys are unique within (mapping `scope:`)."""
+    timezone: str | None = None
+    """The zone of timestamps written without one (mapping `timezone:`)."""
 
 
 # --- loading ---------------------------------------------------------------------------------
@@ -317,7 +335,18 @@ class _Builder:
             description=str(self.data.get("description", "")), base=self.base,
             date_order=order, nulls=self.nulls, tables=tables, path=self.path,
             scope=str(self.data["scope"]) if self.data.get("scope") else None,
+            timezone=self._zone(self.data.get("timezone")),
         )
+
+    def _zone(self, name: Any) -> str | None:
+        if name is None:
+            return None
+        try:
+            zone_of(str(name))
+        except InputError:
+            raise self.fail(f"timezone {name!r} is not a time zone name (e.g. Europe/Paris, "
+                            "UTC)") from None
+        return str(name)
 
     def _value_map(self, name: str, spec: Any) -> ValueMap:
         if isinstance(spec, dict) and "map" in spec:
@@ -741,9 +770,16 @@ class Applier:
 
     def __init__(self, mapping: Mapping, table: Table, index: dict[str, int], spool: Spool,
                  *, sheet: str | None = None, lenient: bool = False,
-                 scope: str | None = None) -> None:
+                 scope: str | None = None, timezone: str | None = None,
+                 as_of: date | None = None) -> None:
         self.mapping = mapping
         self.scope = scope or mapping.scope
+        zone_name = timezone or mapping.timezone
+        self.zone = zone_of(zone_name) if zone_name else None
+        self.as_of = as_of or date.today()
+        self._ref_labels: dict[str, str] = {}
+        """The first spelling of each named entity (its label); other spellings are kept as
+        skos:altLabel."""
         self.table = table
         self.index = index
         self.sheet = sheet
@@ -813,7 +849,12 @@ class Applier:
             return []
         assert value is not None
         pieces: list[V.Cell] = [raw]
-        if prop.split:
+        listed = V.list_cell(value) if value.startswith("[") else None
+        if listed is not None:  # a JSON array: one value per item
+            pieces = [p for p in listed if not V.is_null(p, self.mapping.nulls)]
+            if not pieces and prop.required:
+                raise _RowError(prop.column, value, "a value is required here")
+        elif prop.split:
             pieces = [p for p in (s.strip() for s in value.split(prop.split))
                       if not V.is_null(p, self.mapping.nulls)]
         out = []
@@ -849,15 +890,27 @@ class Applier:
             if prop.ref_class:
                 self._extra.append(f"\x00{iri} {RDF_TYPE} {prop.ref_class}")
             if prop.ref_label and absolute_iri(value) is None:
-                self._extra.append(f"\x00{iri} {RDFS_LABEL} {literal(value)}")
+                first = self._ref_labels.setdefault(iri, value)
+                if first == value:
+                    self._extra.append(f"\x00{iri} {RDFS_LABEL} {literal(value)}")
+                else:  # another spelling of the same name
+                    self._extra.append(f"\x00{iri} {SKOS_ALT} {literal(value)}")
             return iri
         try:
             if prop.type == "date":
-                day, partial = V.parse_date(raw, order=self.mapping.date_order,
-                                            partial=prop.partial)
+                when, partial = V.parse_temporal(raw, order=self.mapping.date_order,
+                                                 partial=prop.partial, zone=self.zone)
+                day = when.date() if isinstance(when, datetime) else when
+                why = V.implausible(day, self.as_of)
+                if why is not None:
+                    self.result.note(prop.column, f"value {value!r} {why}; left out", rownum)
+                    return None
                 if partial:
                     self.result.note(prop.column, "gave only a month, quarter or year; the first "
                                      "day was used", rownum)
+                if isinstance(when, datetime):  # a timestamp keeps its time, in UTC
+                    stamp = when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+                    return literal(stamp, "dateTime")
                 return literal(day.isoformat(), "date")
             if prop.type == "integer":
                 return literal(str(V.parse_int(raw)), "integer")
