@@ -118,3 +118,20 @@ def test_cli_json_reports_merged_and_conflicts(tmp_path: Path) -> None:
     assert out.exit_code == 0, out.output
     data = json.loads(out.stdout)
     assert (data[0]["merged"], data[0]["conflicts"]) == (1, 1)
+
+
+def test_json_errors_are_an_object_on_stdout_with_exit_2(tmp_path: Path) -> None:
+    a = _write(tmp_path, "a.csv", [("35", "Chatbot", "Deployed")])
+    out = CliRunner().invoke(app, ["ingest", str(a), "--store", "memory", "--format", "json"])
+    assert out.exit_code == 2
+    error = json.loads(out.stdout)["error"]
+    assert error["file"] == "a.csv" and error["code"] == "invalid_input"
+    assert error["fix"].startswith("Pass --scope ORGANISATION")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Use Case ID,Use Case Name,Stage of Development\nDOL-1,A,Pilot\n"
+                   "DOL-1,B,Pilot\n", encoding="utf-8")
+    out = CliRunner().invoke(app, ["ingest", str(bad), "--store", "memory", "--format", "json"])
+    assert out.exit_code == 2
+    error = json.loads(out.stdout)["error"]
+    assert (error["file"], error["row"], error["column"]) == ("bad.csv", 2, "agency, id")
+    assert "--skip-invalid" in error["fix"] and error["rejected"][0]["value"] == "dol-1"

@@ -17,7 +17,16 @@ from typing import Annotated
 
 import typer
 
-from mapper.cli.common import Format, StoreOption, TableFormat, app, opened, print_json, print_table
+from mapper.cli.common import (
+    Format,
+    StoreOption,
+    TableFormat,
+    app,
+    json_errors,
+    opened,
+    print_json,
+    print_table,
+)
 from mapper.errors import InputError
 
 
@@ -77,9 +86,10 @@ def ingest(
 
     signal.signal(signal.SIGTERM, stop)
     # read, map and check everything before the store is opened (and locked)
-    with prepare(paths, mapping=mapping, sheet=sheet, skip_invalid=skip_invalid,
-                 lenient=lenient, progress=sys.stderr.isatty(), scope=scope,
-                 timezone=timezone) as preparation, \
+    with json_errors(fmt == Format.json), \
+            prepare(paths, mapping=mapping, sheet=sheet, skip_invalid=skip_invalid,
+                    lenient=lenient, progress=sys.stderr.isatty(), scope=scope,
+                    timezone=timezone) as preparation, \
             opened(store) as st:
         results = commit(st, preparation, actor=actor, on_conflict=on_conflict)
     if fmt == Format.json:

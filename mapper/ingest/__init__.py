@@ -359,9 +359,9 @@ def _unscoped(source: str, mapping: Mapping, table: Table, rows: list[tuple[int,
     return InputError(
         f"{source}: the keys of mapping {mapping.name!r} (table {table.name}, key "
         f"{table.key_text()}) are unique only inside one organisation's file, and no "
-        f"{col!r} column scopes them: {shown}. Another organisation's file would mint the same "
-        f"IRIs. Pass --scope ORGANISATION (e.g. --scope DOL), add a {col!r} column, or set "
-        "`scope:` in the mapping; nothing was loaded"
+        f"{col!r} column scopes them: {shown}; another organisation's file would mint the same "
+        f"IRIs, so nothing was loaded. Pass --scope ORGANISATION (e.g. --scope DOL), add an "
+        f"{col!r} column, or set `scope:` in the mapping"
     )
 
 
