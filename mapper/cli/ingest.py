@@ -62,6 +62,10 @@ def ingest(
         "--timezone", help="IANA zone (e.g. America/New_York) of timestamps written without "
         "one; they become xsd:dateTime in UTC. Without it such a timestamp is refused."
     )] = None,
+    explain: Annotated[bool, typer.Option(
+        "--explain", help="Dry run: print which column feeds what, the columns left out, "
+        "sample and unknown values, and what would load; write nothing."
+    )] = False,
     fmt: Annotated[Format, typer.Option("--format", help="text or json")] = Format.text,
     store: StoreOption = None,
 ) -> None:
@@ -77,6 +81,19 @@ def ingest(
     """
     from mapper.ingest import commit, prepare
     from mapper.ingest.limits import SHUTDOWN
+
+    if explain:
+        from mapper.ingest.explain import explain as explain_files
+        from mapper.ingest.explain import render
+
+        with json_errors(fmt == Format.json):
+            told = explain_files(list(paths), mapping=mapping, sheet=sheet, scope=scope,
+                                 timezone=timezone)
+        if fmt == Format.json:
+            print_json(told)
+        else:
+            typer.echo(render(told))
+        return
 
     def stop(signum: int, frame: object) -> None:
         # stop at the next row or chunk, leaving nothing half-written (exit 2); a second
