@@ -17,7 +17,7 @@ import shutil
 import tempfile
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
@@ -82,6 +82,8 @@ class Batch(BaseModel):
     format: str
     mapping: str | None
     replaced: str | None
+    merged: int = 0
+    conflicts: int = 0
 
 
 class IngestAnswer(BaseModel):
@@ -218,16 +220,18 @@ def _verdict(state: AppState, results: list[BatchResult], as_of: date) -> dict[s
 
 def _run(state: AppState, folder: Path, name: str, *, mapping: str | None, sheet: str | None,
          skip_invalid: bool, lenient: bool, actor: str, as_of: date, verdict: bool,
-         mapping_file: Path | None) -> dict[str, Any]:
+         mapping_file: Path | None, scope: str | None = None, on_conflict: str = "warn",
+         timezone: str | None = None) -> dict[str, Any]:
     if mapping is not None and mapping not in builtin_names():
         raise InputError(f"unknown mapping {mapping!r}; built-in mappings: "
                          f"{', '.join(builtin_names())} (or upload one as `mapping_file`)",
                          ref="mapping")
     preparation = prepare([folder / name], mapping=mapping_file or mapping, sheet=sheet,
                           skip_invalid=skip_invalid, lenient=lenient,
-                          limits=state.settings.ingest_limits)  # no lock: readers go on
+                          limits=state.settings.ingest_limits, scope=scope,
+                          timezone=timezone)  # no lock: readers go on
     with preparation, state.writing() as store:  # only the commit holds the write lock
-        results = commit(store, preparation, actor=actor)
+        results = commit(store, preparation, actor=actor, on_conflict=on_conflict)
     return {"batches": [r.as_dict() for r in results],
             "verdict": _verdict(state, results, as_of) if verdict else None}
 
@@ -270,6 +274,14 @@ async def ingest_records(
         "Load a typed value that is not of its type (a number that is not a number, a date "
         "that is not a date) as written, with a warning, instead of refusing the upload."))]
     = False,
+    scope: Annotated[str | None, Query(description=(
+        "The organisation whose file this is: scopes ids unique only inside its file when no "
+        "agency column does."))] = None,
+    on_conflict: Annotated[Literal["fail", "warn", "replace"], Query(description=(
+        "A record another batch gives another label, stage, date or owner: fail, warn (keep "
+        "both, report) or replace."))] = "warn",
+    timezone: Annotated[str | None, Query(description=(
+        "IANA zone of timestamps written without one (e.g. America/New_York)."))] = None,
 ) -> Any:
     from starlette.concurrency import run_in_threadpool
 
@@ -295,6 +307,14 @@ async def ingest_records(
             sheet = _text(form.get("sheet")) or sheet
             skip_invalid = _flag(form.get("skip_invalid"), "skip_invalid") or skip_invalid
             lenient = _flag(form.get("lenient"), "lenient") or lenient
+            scope = _text(form.get("scope")) or scope
+            timezone = _text(form.get("timezone")) or timezone
+            form_conflict = _text(form.get("on_conflict"))
+            if form_conflict is not None:
+                if form_conflict not in ("fail", "warn", "replace"):
+                    raise InputError("on_conflict must be fail, warn or replace",
+                                     ref="on_conflict")
+                on_conflict = form_conflict  # type: ignore[assignment]
             as_of = _as_of(form.get("as_of")) if form.get("as_of") else as_of
             if form.get("verdict") is not None:
                 verdict = _flag(form.get("verdict"), "verdict")
@@ -312,7 +332,7 @@ async def ingest_records(
         return await run_in_threadpool(
             _run, state, folder, name, mapping=mapping, sheet=sheet, skip_invalid=skip_invalid,
             lenient=lenient, actor=who.name, as_of=as_of or date.today(), verdict=verdict,
-            mapping_file=mapping_file)
+            mapping_file=mapping_file, scope=scope, on_conflict=on_conflict, timezone=timezone)
     except LimitExceeded as exc:
         return error_response(413, "too_large", exc.message, exc.ref)
     except IngestCancelled as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -117,6 +118,55 @@ def table_width() -> int:
 def _is_identifier(values: list[str]) -> bool:
     """A column of single tokens (ids, IRIs, hashes, numbers): never broken inside one."""
     return all(not any(c.isspace() for c in v) for v in values)
+
+
+_FIX = re.compile(r"(?:^|[.;:] |\()((?:Use|use|Pass|pass|Write|write|Save|save|Add|add|Give|give|"
+                  r"Fix|fix|Name|name|Set|set|Run|run) .*?)\)?:?\.?$")
+_WHERE = re.compile(r"^(?P<file>[^\s:][^:\n]*?\.[A-Za-z0-9]{1,6})(?: \[sheet [^\]]*\])?"
+                    r"(?:, (?:row|line) (?P<row>\d+))?(?:, column (?P<column>[^:]+))?: ")
+
+
+def error_object(exc: Exception) -> dict[str, Any]:
+    """The JSON shape of an error for `--format json`: {"error": {"message", "file", "row",
+    "column", "fix", "code"}} (the parts the message does not name are null).
+
+    >>> e = error_object(InputError("a.csv, row 3, column id: blank key; give it a value"))
+    >>> [e["error"][k] for k in ("file", "row", "column", "fix")]
+    ['a.csv', 3, 'id', 'give it a value']
+    """
+    message = str(exc)
+    first = message.splitlines()[0] if message else ""
+    where = _WHERE.match(first)
+    rejected = getattr(exc, "rejected", None)
+    file = where["file"] if where else None
+    row = int(where["row"]) if where and where["row"] else None
+    column = where["column"] if where and where["column"] else None
+    if rejected:  # invalid rows: the first one, all of them in "rejected"
+        top = rejected[0]
+        file, row, column = top.get("source", file), top.get("row"), top.get("column")
+    fix = _FIX.search(first)
+    body: dict[str, Any] = {
+        "message": message, "code": getattr(exc, "code", "error"), "file": file, "row": row,
+        "column": column, "fix": fix[1] if fix else None,
+    }
+    if rejected:
+        body["rejected"] = rejected
+    return {"error": body}
+
+
+@contextmanager
+def json_errors(enabled: bool) -> Iterator[None]:
+    """Under `--format json`, a MapperError becomes an error object on stdout with exit 2 (the
+    same code as the text form); otherwise errors go on as they are."""
+    from mapper.errors import MapperError
+
+    try:
+        yield
+    except MapperError as exc:
+        if not enabled:
+            raise
+        print_json(error_object(exc))
+        raise typer.Exit(2) from None
 
 
 def print_table(

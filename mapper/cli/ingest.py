@@ -2,7 +2,9 @@
 
 `aims ingest --format json` prints a JSON list with one object per file:
 {"batch", "records", "triples", "rejected": [{row, column, value, reason}], "warnings": [...],
- "status": loaded|unchanged|replaced, "source", "sha256", "mapping", "encoding", ...}.
+ "status": loaded|unchanged|replaced, "source", "sha256", "mapping", "encoding",
+ "merged": records other batches also describe, "conflicts": how many single-valued
+ properties another batch gives another value, "conflict_details": [...], ...}.
 """
 
 from __future__ import annotations
@@ -15,7 +17,16 @@ from typing import Annotated, Any
 
 import typer
 
-from mapper.cli.common import Format, StoreOption, TableFormat, app, opened, print_json, print_table
+from mapper.cli.common import (
+    Format,
+    StoreOption,
+    TableFormat,
+    app,
+    json_errors,
+    opened,
+    print_json,
+    print_table,
+)
 from mapper.errors import InputError
 
 
@@ -38,6 +49,23 @@ def ingest(
     actor: Annotated[str | None, typer.Option(
         "--actor", help="Who ingests (recorded as prov:wasAssociatedWith); default: login name."
     )] = None,
+    scope: Annotated[str | None, typer.Option(
+        "--scope", help="The organisation whose file this is (e.g. DOL): scopes ids that are "
+        "unique only inside one organisation's file when no agency column does."
+    )] = None,
+    on_conflict: Annotated[str, typer.Option(
+        "--on-conflict", help="A record another batch gives a different label, stage, date, "
+        "owner ...: fail (load nothing), warn (keep both, report) or replace (the new value "
+        "wins)."
+    )] = "warn",
+    timezone: Annotated[str | None, typer.Option(
+        "--timezone", help="IANA zone (e.g. America/New_York) of timestamps written without "
+        "one; they become xsd:dateTime in UTC. Without it such a timestamp is refused."
+    )] = None,
+    explain: Annotated[bool, typer.Option(
+        "--explain", help="Dry run: print which column feeds what, the columns left out, "
+        "sample and unknown values, and what would load; write nothing."
+    )] = False,
     fmt: Annotated[Format, typer.Option("--format", help="text or json")] = Format.text,
     store: StoreOption = None,
 ) -> None:
@@ -54,6 +82,19 @@ def ingest(
     from mapper.frameworks.oscal import is_catalog, load_catalog  # OSCAL catalogs: frameworks
     from mapper.ingest import commit, prepare
     from mapper.ingest.limits import SHUTDOWN
+
+    if explain:
+        from mapper.ingest.explain import explain as explain_files
+        from mapper.ingest.explain import render
+
+        with json_errors(fmt == Format.json):
+            told = explain_files(list(paths), mapping=mapping, sheet=sheet, scope=scope,
+                                 timezone=timezone)
+        if fmt == Format.json:
+            print_json(told)
+        else:
+            typer.echo(render(told))
+        return
 
     def stop(signum: int, frame: object) -> None:
         # stop at the next row or chunk, leaving nothing half-written (exit 2); a second
@@ -74,10 +115,12 @@ def ingest(
                            f"{done['graph']}", err=True)
     if rest:
         # read, map and check everything before the store is opened (and locked)
-        with prepare(rest, mapping=mapping, sheet=sheet, skip_invalid=skip_invalid,
-                     lenient=lenient, progress=sys.stderr.isatty()) as preparation, \
+        with json_errors(fmt == Format.json), \
+                prepare(rest, mapping=mapping, sheet=sheet, skip_invalid=skip_invalid,
+                        lenient=lenient, progress=sys.stderr.isatty(), scope=scope,
+                        timezone=timezone) as preparation, \
                 opened(store) as st:
-            results = commit(st, preparation, actor=actor)
+            results = commit(st, preparation, actor=actor, on_conflict=on_conflict)
     if fmt == Format.json:
         print_json([r.as_dict() for r in results])
         return
@@ -86,8 +129,10 @@ def ingest(
         enc = f", encoding {r.encoding}" if r.encoding and r.encoding != "utf-8" else ""
         via = f" with {r.mapping}" if r.mapping else ""
         replaced = f" (replaces {r.replaced})" if r.replaced else ""
+        merged = (f", {r.merged} merged with other batches" if r.merged else "") + (
+            f", {len(r.conflicts)} conflict(s)" if r.conflicts else "")
         typer.echo(f"{r.status}: {r.source}{via} -> batch {r.batch}{replaced}: "
-                   f"{r.records} records, {r.triples} triples{extra}{enc}")
+                   f"{r.records} records, {r.triples} triples{extra}{merged}{enc}")
         for w in r.warnings:
             typer.echo(f"  warning: {w}")
         for rej in r.rejected[:20]:

@@ -38,6 +38,8 @@ from typing import TYPE_CHECKING, Any
 
 from mapper.errors import InputError
 from mapper.ingest import batches as B
+from mapper.ingest.conflicts import MODES, Conflict, replace_update, row_lines
+from mapper.ingest.conflicts import find as find_overlap
 from mapper.ingest.limits import SHUTDOWN, IngestCancelled, LimitExceeded, Limits
 from mapper.ingest.mapping import (
     Applier,
@@ -51,6 +53,7 @@ from mapper.ingest.mapping import (
     fit,
     load_mapping,
     rejected_rows,
+    zone_of,
 )
 from mapper.ingest.readers import HEAD_ROWS, Grid
 from mapper.store import Store
@@ -92,6 +95,10 @@ class BatchResult:
     encoding: str | None = None
     sheets: list[str] = field(default_factory=list)
     status: str = "loaded"  # loaded | unchanged | replaced
+    merged: int = 0
+    """Records that land on a node another batch already describes."""
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    """Single-valued properties given another value by another batch (see conflicts.py)."""
     replaced: str | None = None
     delta: Delta | None = field(default=None, repr=False, compare=False)
     """The incremental re-validation this batch caused (only when findings are stored)."""
@@ -104,6 +111,8 @@ class BatchResult:
             "source": self.source, "sha256": self.sha256, "format": self.format,
             "mapping": self.mapping, "encoding": self.encoding, "sheets": self.sheets,
             "rows_read": self.rows_read, "replaced": self.replaced, "graph": self.graph,
+            "merged": self.merged, "conflicts": len(self.conflicts),
+            "conflict_details": self.conflicts,
         }
 
 
@@ -152,6 +161,7 @@ class _Prepared:
     mapping_sha: str | None
     media: str
     sheet: str | None = None
+    rows: dict[str, int] = field(default_factory=dict)  # record IRI -> source row
 
 
 def _header_fit(table: Table, grid: Grid) -> tuple[Fit, int] | None:
@@ -242,10 +252,12 @@ class _Mapped:
     rejected: list[Rejected]
     warnings: list[str]
     sheets: list[str]
+    rows: dict[str, int] = field(default_factory=dict)
 
 
 def _map_grids(source: str, grids: list[Grid], mapping: Mapping, out: Path, *,
-               sheet: str | None, lenient: bool, size: int, progress: bool) -> _Mapped:
+               sheet: str | None, lenient: bool, size: int, progress: bool,
+               scope: str | None = None, timezone: str | None = None) -> _Mapped:
     """Apply the mapping to the grids, streaming their rows; the triples go to `out`."""
     if sheet is not None:
         names = [g.sheet for g in grids]
@@ -292,6 +304,7 @@ def _map_grids(source: str, grids: list[Grid], mapping: Mapping, out: Path, *,
             raise InputError(f"{source}: no data rows; nothing to load")
         raise _mismatch(source, mapping, grid)
     read = loaded = 0
+    rows: dict[str, int] = {}
     rejected: list[Rejected] = []
     sheets: list[str] = []
     spool = Spool(out.parent)
@@ -307,7 +320,8 @@ def _map_grids(source: str, grids: list[Grid], mapping: Mapping, out: Path, *,
                     + shown + ("; ..." if len(unknown) > 8 else "")
                 )
             applier = Applier(mapping, table, hfit.index, spool, lenient=lenient,
-                              sheet=grid.sheet if not single else None)
+                              sheet=grid.sheet if not single else None, scope=scope,
+                              timezone=timezone)
             any_rows = False
             for i, (rownum, cells) in enumerate(grid.after(pos)):
                 any_rows = True
@@ -321,6 +335,9 @@ def _map_grids(source: str, grids: list[Grid], mapping: Mapping, out: Path, *,
             if grid.sheet:
                 sheets.append(grid.sheet)
             res = applier.finish()
+            if res.unscoped:
+                raise _unscoped(source, mapping, table, res.unscoped)
+            rows.update(res.rows)
             read += res.rows_read - res.rows_skipped
             loaded += res.rows_loaded
             rejected.extend(res.rejected)
@@ -332,7 +349,21 @@ def _map_grids(source: str, grids: list[Grid], mapping: Mapping, out: Path, *,
     finally:
         stop()
         spool.close()
-    return _Mapped(triples, read, loaded, rejected, warnings, sheets)
+    return _Mapped(triples, read, loaded, rejected, warnings, sheets, rows)
+
+
+def _unscoped(source: str, mapping: Mapping, table: Table, rows: list[tuple[int, str]]
+              ) -> InputError:
+    shown = ", ".join(f"row {r} ({k!r})" for r, k in rows[:5]) + (
+        f" and {len(rows) - 5} more" if len(rows) > 5 else "")
+    col = table.columns[table.scoped_by or ""].label if table.scoped_by else "agency"
+    return InputError(
+        f"{source}: the keys of mapping {mapping.name!r} (table {table.name}, key "
+        f"{table.key_text()}) are unique only inside one organisation's file, and no "
+        f"{col!r} column scopes them: {shown}; another organisation's file would mint the same "
+        f"IRIs, so nothing was loaded. Pass --scope ORGANISATION (e.g. --scope DOL), add an "
+        f"{col!r} column, or set `scope:` in the mapping"
+    )
 
 
 def _sha256(path: Path) -> str:
@@ -344,7 +375,8 @@ def _sha256(path: Path) -> str:
 
 
 def _prepare(path: Path, folder: Path, *, mapping_arg: str | Path | None, sheet: str | None,
-             lenient: bool, limits: Limits, progress: bool) -> _Prepared:
+             lenient: bool, limits: Limits, progress: bool, scope: str | None = None,
+             timezone: str | None = None) -> _Prepared:
     from mapper.ingest import rdf
 
     source = path.name
@@ -381,8 +413,9 @@ def _prepare(path: Path, folder: Path, *, mapping_arg: str | Path | None, sheet:
             grids = [stack.enter_context(open_csv(path, source, limits))]
             media = f"text/csv; charset={grids[0].encoding}"
             base.encoding = grids[0].encoding
-            if base.encoding == "cp1252":
-                base.warnings.append("read as cp1252 (Windows) text, not UTF-8")
+            if base.encoding not in ("utf-8", "utf-8-sig"):
+                base.warnings.append(f"read as {base.encoding} text, not UTF-8 (detected with "
+                                     "charset-normalizer)")
         elif suffix == ".xlsx":
             from mapper.ingest.xlsx import open_xlsx
 
@@ -401,7 +434,7 @@ def _prepare(path: Path, folder: Path, *, mapping_arg: str | Path | None, sheet:
             source, grids)
         base.mapping = mapping.name
         mapped = _map_grids(source, grids, mapping, out, sheet=sheet, lenient=lenient,
-                            size=size, progress=progress)
+                            size=size, progress=progress, scope=scope, timezone=timezone)
     base.warnings.extend(mapped.warnings)
     base.sheets = mapped.sheets
     base.rows_read = mapped.read
@@ -409,7 +442,7 @@ def _prepare(path: Path, folder: Path, *, mapping_arg: str | Path | None, sheet:
     base.triples = mapped.triples
     base.rejected = [r.as_dict() for r in mapped.rejected]
     mapping_sha = hashlib.sha256(mapping.path.read_bytes()).hexdigest()
-    return _Prepared(base, out, mapped.rejected, mapping_sha, media, sheet)
+    return _Prepared(base, out, mapped.rejected, mapping_sha, media, sheet, mapped.rows)
 
 
 def _abort(prepared: list[_Prepared]) -> None:
@@ -461,6 +494,8 @@ def prepare(
     lenient: bool = False,
     limits: Limits | None = None,
     progress: bool = False,
+    scope: str | None = None,
+    timezone: str | None = None,
 ) -> Preparation:
     """Read, map and check files without touching a store (see `ingest` for the options).
 
@@ -470,6 +505,8 @@ def prepare(
     started = datetime.now(UTC)
     files = expand_paths([paths] if isinstance(paths, str | Path) else paths)
     limits = limits or Limits.from_env()
+    if timezone is not None:
+        zone_of(timezone)  # a bad name is refused before any file is read
     folder = Path(tempfile.mkdtemp(prefix="aims-ingest-"))
     try:
         prepared = []
@@ -477,7 +514,8 @@ def prepare(
             sub = folder / str(i)
             sub.mkdir()
             prepared.append(_prepare(f, sub, mapping_arg=mapping, sheet=sheet,
-                                     lenient=lenient, limits=limits, progress=progress))
+                                     lenient=lenient, limits=limits, progress=progress,
+                                     scope=scope, timezone=timezone))
         if not skip_invalid:
             _abort(prepared)
     except BaseException:
@@ -518,11 +556,43 @@ def _flusher(store: Store) -> Callable[[], None] | None:
     return flush if callable(flush) else None
 
 
-def _commit(store: Store, p: _Prepared, *, actor: str, started: datetime) -> BatchResult:
+def _source_key(p: _Prepared) -> str:
+    return p.result.source + (f"#{p.sheet}" if p.sheet else "")
+
+
+def _unchanged(current: B.BatchInfo | None, res: BatchResult) -> bool:
+    return (current is not None and current.sha256 == res.sha256
+            and current.mapping == res.mapping)
+
+
+def _overlap(store: Store, p: _Prepared, on_conflict: str) -> list[Conflict]:
+    """Count the records other batches describe; report (or refuse) their conflicts."""
     res = p.result
-    source_key = res.source + (f"#{p.sheet}" if p.sheet else "")
+    current = B.current_batch(store, _source_key(p))
+    if _unchanged(current, res):
+        return []
+    found = find_overlap(store, p.triples, source=res.source, rows=p.rows,
+                         exclude=[current.graph] if current else [])
+    res.merged = found.merged
+    res.conflicts = [c.as_dict() for c in found.conflicts]
+    if found.conflicts and on_conflict != "fail":
+        verb = "replaced" if on_conflict == "replace" else "kept both values"
+        res.warnings.append(f"{len(found.conflicts)} conflict(s) with other batches ({verb}; "
+                            "--on-conflict fail|warn|replace):")
+        res.warnings.extend("  " + c.line() for c in found.conflicts[:20])
+        if len(found.conflicts) > 20:
+            res.warnings.append(f"  ... and {len(found.conflicts) - 20} more "
+                                "(see conflict_details in --format json)")
+    return found.conflicts
+
+
+def _commit(store: Store, p: _Prepared, *, actor: str, started: datetime,
+            replace: list[Conflict] | None = None) -> BatchResult:
+    res = p.result
+    source_key = _source_key(p)
     current = B.current_batch(store, source_key)
-    if current is not None and current.sha256 == res.sha256 and current.mapping == res.mapping:
+    if _unchanged(current, res):
+        assert current is not None
         res.batch, res.graph, res.status = current.id, current.graph, "unchanged"
         res.records, res.triples = current.records, current.triples
         return res
@@ -535,11 +605,16 @@ def _commit(store: Store, p: _Prepared, *, actor: str, started: datetime) -> Bat
         mapping=res.mapping, mapping_sha=p.mapping_sha, actor=actor, started=started,
         ended=ended, rows_read=res.rows_read or res.records, rows_loaded=res.records,
         rejected=p.rejected, triples=res.triples, replaces=current,
-    )).encode("utf-8")
+    ) + row_lines(graph, p.rows)).encode("utf-8")
     SHUTDOWN.check()
+    touched = sorted({c.other_graph for c in replace or []})
     # the one change path: its consumers (the stored findings) react once, after the write
     flush = _flusher(store)
-    with store.changing(added=[graph], removed=[current.graph] if current else []) as change:
+    with store.changing(added=[graph, *touched],
+                        removed=[current.graph] if current else []) as change:
+        update = replace_update(replace or [])
+        if update is not None:
+            store.update(update)
         if res.triples <= ONE_TRANSACTION or flush is None:
             with p.triples.open("rb") as f:
                 store.load_nquads(_nquads(f, graph) + prov)
@@ -561,14 +636,43 @@ def _commit(store: Store, p: _Prepared, *, actor: str, started: datetime) -> Bat
     return res
 
 
-def commit(store: Store, preparation: Preparation, *, actor: str | None = None
-           ) -> list[BatchResult]:
+def commit(store: Store, preparation: Preparation, *, actor: str | None = None,
+           on_conflict: str = "warn") -> list[BatchResult]:
     """Write prepared files into the store, one batch each (the only step that needs a
-    server's write lock)."""
+    server's write lock).
+
+    Before anything is written, each file's records are compared with what other batches
+    say about the same nodes (conflicts.py): `on_conflict` "fail" refuses every file when one
+    conflicts, "warn" (default) keeps both values and reports each conflict, "replace" lets
+    the new value replace the other batch's.
+    """
+    if on_conflict not in MODES:
+        raise InputError(f"--on-conflict {on_conflict}: use one of {', '.join(MODES)}")
     B.recover(store)
     who = actor or default_actor()
-    return [_commit(store, p, actor=who, started=preparation.started)
-            for p in preparation.prepared]
+    if on_conflict == "fail":  # refuse before anything is written
+        _refuse([c for p in preparation.prepared for c in _overlap(store, p, on_conflict)],
+                [])
+    results: list[BatchResult] = []
+    for p in preparation.prepared:
+        found = _overlap(store, p, on_conflict)  # sees the files written before it
+        if on_conflict == "fail" and found:
+            _refuse(found, results)
+        results.append(_commit(store, p, actor=who, started=preparation.started,
+                               replace=found if on_conflict == "replace" else None))
+    return results
+
+
+def _refuse(conflicts: list[Conflict], written: list[BatchResult]) -> None:
+    if not conflicts:
+        return
+    lines = [c.line() for c in conflicts]
+    done = (f"only {', '.join(r.source for r in written)} loaded" if written
+            else "nothing was loaded")
+    raise InputError(
+        f"{len(lines)} conflict(s) with other batches; {done} (fix the sources, or use "
+        "--on-conflict warn|replace):\n  " + "\n  ".join(lines[:25])
+        + (f"\n  ... and {len(lines) - 25} more" if len(lines) > 25 else ""))
 
 
 def default_actor() -> str:
@@ -590,6 +694,9 @@ def ingest(
     actor: str | None = None,
     limits: Limits | None = None,
     progress: bool = False,
+    scope: str | None = None,
+    on_conflict: str = "warn",
+    timezone: str | None = None,
 ) -> list[BatchResult]:
     """Ingest files (or folders of files) into the store, one batch per file.
 
@@ -599,7 +706,11 @@ def ingest(
     the rejected ones in the provenance. A typed value that is not of its type (a number that
     is not a number, a date that is not a date) is refused like any invalid value; with
     `lenient` it is loaded as written (tabular: as text) and a warning counts it. `limits`
-    (default: Limits.from_env()) bounds what each input may cost.
+    (default: Limits.from_env()) bounds what each input may cost. `scope` names the
+    organisation whose file this is, for keys unique only inside one organisation's file (a
+    file whose numeric ids no agency column scopes is refused without it); `on_conflict` see
+    `commit`. `timezone` (an IANA name) is the zone of timestamps written without one; a
+    timestamp with a time and no zone is refused without it (or the mapping's `timezone:`).
 
     >>> from mapper.store import open_store
     >>> import tempfile, pathlib
@@ -612,5 +723,6 @@ def ingest(
     ['unchanged']
     """
     with prepare(paths, mapping=mapping, sheet=sheet, skip_invalid=skip_invalid,
-                 lenient=lenient, limits=limits, progress=progress) as preparation:
-        return commit(store, preparation, actor=actor)
+                 lenient=lenient, limits=limits, progress=progress, scope=scope,
+                 timezone=timezone) as preparation:
+        return commit(store, preparation, actor=actor, on_conflict=on_conflict)

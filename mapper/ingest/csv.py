@@ -74,13 +74,42 @@ def sniff_encoding(path: Path, source: str) -> str:
             except UnicodeDecodeError as exc:
                 failed_at = offset + exc.start
         f.seek(0)
-        try:
-            while chunk := f.read(_CHUNK):  # cp1252 leaves only 5 bytes undefined
-                chunk.decode("cp1252")
-        except UnicodeDecodeError:
-            raise InputError(f"{source}: not UTF-8 or cp1252 text (byte {failed_at}); save "
-                             "it as UTF-8 CSV") from None
-    return "cp1252"
+        sample = f.read(_SAMPLE)
+        for encoding in dict.fromkeys([detect(sample), "cp1252"]):
+            f.seek(0)
+            try:
+                while chunk := f.read(_CHUNK):
+                    chunk.decode(encoding)
+            except (UnicodeDecodeError, LookupError):
+                continue
+            return encoding
+        raise InputError(f"{source}: not UTF-8 text (byte {failed_at}), and no other "
+                         "encoding reads it whole; save it as UTF-8 CSV")
+    raise AssertionError("unreachable")
+
+
+_SAMPLE = 4 << 20
+_WESTERN = {"latin_1", "iso8859_1", "iso8859_15", "ascii"}
+
+
+def detect(sample: bytes) -> str:
+    """The encoding charset-normalizer finds for text that is not UTF-8 (cp1252 when it finds
+    none, or a Latin-1 family member, whose printable characters cp1252 reads the same).
+
+    >>> detect("Caf\u00e9 cr\u00e8me \u00a4 co\u00fbt, na\u00efve".encode("cp1252"))
+    'cp1252'
+    """
+    from charset_normalizer import from_bytes
+
+    matches = list(from_bytes(sample))
+    if not matches:
+        return "cp1252"
+    least = min(m.chaos for m in matches)
+    tied = [m for m in matches if m.chaos <= least]
+    if any("cp1252" in m.could_be_from_charset for m in tied):  # Excel's own, on a tie
+        return "cp1252"
+    encoding = codecs.lookup(tied[0].encoding).name.replace("-", "_")
+    return "cp1252" if encoding in _WESTERN else encoding
 
 
 def _delimiter(first: str) -> str:

@@ -21,9 +21,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, tzinfo
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -49,6 +51,7 @@ PREFIXES = {
 XSD = PREFIXES["xsd"]
 RDF_TYPE = "<" + PREFIXES["rdf"] + "type>"
 RDFS_LABEL = "<" + PREFIXES["rdfs"] + "label>"
+SKOS_ALT = "<" + PREFIXES["skos"] + "altLabel>"
 TYPES = ("string", "date", "integer", "decimal", "boolean", "anyURI", "iri")
 _ESCAPE = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
 _BAD_IRI = re.compile(r"[<>\"{}|^`\\\x00-\x20]")
@@ -69,6 +72,19 @@ def absolute_iri(value: str) -> str | None:
     if _ABSOLUTE.match(value) and not _BAD_IRI.search(value):
         return value
     return None
+
+
+def zone_of(name: str) -> tzinfo:
+    """A time zone by IANA name (Europe/Paris, America/New_York, UTC).
+
+    >>> zone_of("UTC").key
+    'UTC'
+    """
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError(f"--timezone {name}: not a time zone name; write an IANA name such "
+                         "as Europe/Paris, America/New_York or UTC") from None
 
 
 class MappingError(InputError):
@@ -209,6 +225,10 @@ class Table:
     skip_reason: str = "skipped by the mapping"
     title: str = ""
     iri_column: str | None = None  # a column holding the record's own IRI (optional)
+    scoped_by: str | None = None
+    """The column naming the organisation a key is unique within (e.g. agency): a row
+    without it is scoped by the mapping's or the command line's `scope`, or refused when its
+    key could collide (see `could_collide`)."""
 
     def key_text(self) -> str:
         return " or ".join(
@@ -229,6 +249,10 @@ class Mapping:
     nulls: frozenset[str]
     tables: list[Table]
     path: Path
+    scope: str | None = None
+    """The organisation the file's keys are unique within (mapping `scope:`)."""
+    timezone: str | None = None
+    """The zone of timestamps written without one (mapping `timezone:`)."""
 
 
 # --- loading ---------------------------------------------------------------------------------
@@ -310,7 +334,19 @@ class _Builder:
             name=name, title=str(self.data.get("title", name)),
             description=str(self.data.get("description", "")), base=self.base,
             date_order=order, nulls=self.nulls, tables=tables, path=self.path,
+            scope=str(self.data["scope"]) if self.data.get("scope") else None,
+            timezone=self._zone(self.data.get("timezone")),
         )
+
+    def _zone(self, name: Any) -> str | None:
+        if name is None:
+            return None
+        try:
+            zone_of(str(name))
+        except InputError:
+            raise self.fail(f"timezone {name!r} is not a time zone name (e.g. Europe/Paris, "
+                            "UTC)") from None
+        return str(name)
 
     def _value_map(self, name: str, spec: Any) -> ValueMap:
         if isinstance(spec, dict) and "map" in spec:
@@ -503,6 +539,9 @@ class _Builder:
             for p in n.props:
                 if p.node and p.node not in ids:
                     raise self.fail(f"table {tname}: node {p.node!r} is not defined")
+        scoped_by = spec.get("scoped_by")
+        if scoped_by is not None and str(scoped_by) not in columns:
+            raise self.fail(f"table {tname}: scoped_by {scoped_by!r} is not under 'columns'")
         duplicates = str(spec.get("duplicates", "reject"))
         if duplicates not in ("reject", "merge"):
             raise self.fail(f"table {tname}: duplicates must be reject or merge")
@@ -512,6 +551,7 @@ class _Builder:
             skip=self._conditions(spec.get("skip"), columns, f"table {tname} skip"),
             skip_reason=str(spec.get("skip_reason", "skipped by the mapping")),
             title=str(spec.get("title", tname)), iri_column=iri_column,
+            scoped_by=str(scoped_by) if scoped_by is not None else None,
         )
 
 
@@ -634,6 +674,10 @@ class TableResult:
     rows_skipped: int = 0
     rejected: list[Rejected] = field(default_factory=list)
     notes: dict[tuple[str, str], _Note] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    """The row each loaded record came from (record IRI -> first row)."""
+    unscoped: list[tuple[int, str]] = field(default_factory=list)
+    """Rows whose key could collide with another organisation's and that nothing scopes."""
 
     def note(self, column: str, message: str, row: int) -> None:
         note = self.notes.setdefault((column, message), _Note())
@@ -725,8 +769,17 @@ class Applier:
     """Applies one table of a mapping to rows given as lists of cells."""
 
     def __init__(self, mapping: Mapping, table: Table, index: dict[str, int], spool: Spool,
-                 *, sheet: str | None = None, lenient: bool = False) -> None:
+                 *, sheet: str | None = None, lenient: bool = False,
+                 scope: str | None = None, timezone: str | None = None,
+                 as_of: date | None = None) -> None:
         self.mapping = mapping
+        self.scope = scope or mapping.scope
+        zone_name = timezone or mapping.timezone
+        self.zone = zone_of(zone_name) if zone_name else None
+        self.as_of = as_of or date.today()
+        self._ref_labels: dict[str, str] = {}
+        """The first spelling of each named entity (its label); other spellings are kept as
+        skos:altLabel."""
         self.table = table
         self.index = index
         self.sheet = sheet
@@ -796,7 +849,12 @@ class Applier:
             return []
         assert value is not None
         pieces: list[V.Cell] = [raw]
-        if prop.split:
+        listed = V.list_cell(value) if value.startswith("[") else None
+        if listed is not None:  # a JSON array: one value per item
+            pieces = [p for p in listed if not V.is_null(p, self.mapping.nulls)]
+            if not pieces and prop.required:
+                raise _RowError(prop.column, value, "a value is required here")
+        elif prop.split:
             pieces = [p for p in (s.strip() for s in value.split(prop.split))
                       if not V.is_null(p, self.mapping.nulls)]
         out = []
@@ -832,15 +890,27 @@ class Applier:
             if prop.ref_class:
                 self._extra.append(f"\x00{iri} {RDF_TYPE} {prop.ref_class}")
             if prop.ref_label and absolute_iri(value) is None:
-                self._extra.append(f"\x00{iri} {RDFS_LABEL} {literal(value)}")
+                first = self._ref_labels.setdefault(iri, value)
+                if first == value:
+                    self._extra.append(f"\x00{iri} {RDFS_LABEL} {literal(value)}")
+                else:  # another spelling of the same name
+                    self._extra.append(f"\x00{iri} {SKOS_ALT} {literal(value)}")
             return iri
         try:
             if prop.type == "date":
-                day, partial = V.parse_date(raw, order=self.mapping.date_order,
-                                            partial=prop.partial)
+                when, partial = V.parse_temporal(raw, order=self.mapping.date_order,
+                                                 partial=prop.partial, zone=self.zone)
+                day = when.date() if isinstance(when, datetime) else when
+                why = V.implausible(day, self.as_of)
+                if why is not None:
+                    self.result.note(prop.column, f"value {value!r} {why}; left out", rownum)
+                    return None
                 if partial:
                     self.result.note(prop.column, "gave only a month, quarter or year; the first "
                                      "day was used", rownum)
+                if isinstance(when, datetime):  # a timestamp keeps its time, in UTC
+                    stamp = when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+                    return literal(stamp, "dateTime")
                 return literal(day.isoformat(), "date")
             if prop.type == "integer":
                 return literal(str(V.parse_int(raw)), "integer")
@@ -904,6 +974,11 @@ class Applier:
             cols = ", ".join(c for c, opt in table.keys[0] if not opt)
             self._reject(rownum, cols, "", f"blank key: {table.key_text()} must have a value")
             return
+        if table.scoped_by is not None and self._text(row, table.scoped_by) is None:
+            if self.scope is not None:
+                key = [self.scope, *key]
+            elif could_collide(key):
+                self.result.unscoped.append((rownum, "-".join(key)))
         errors: list[_RowError] = []
         self._extra = []
         lines = self._extra
@@ -986,6 +1061,7 @@ class Applier:
         for iri, entry in self._keys.items():
             if not isinstance(entry, _Group):
                 result.rows_loaded += 1
+                result.rows[iri] = entry[0]
                 continue
             if reject:
                 self.spool.drop.update(entry.seqs)
@@ -999,6 +1075,7 @@ class Applier:
                 continue
             self.spool.merge.update(entry.seqs)
             result.rows_loaded += entry.count
+            result.rows[iri] = entry.first
             for row in entry.rows[1:2]:
                 result.note(key_cols, "repeated an earlier key; merged as the mapping says", row)
         result.rejected.sort(key=lambda r: r.row)
@@ -1021,6 +1098,23 @@ class _Group:
             self.seqs.append(seq)
         if len(self.rows) <= SHOWN_ROWS:
             self.rows.append(row)
+
+
+_GENERIC_ID = re.compile(
+    r"^(?:(?:ai|uc|id|no|nr|item|row|rec|record|case|use ?case|sys|system|entry|ref)"
+    r"[\s#._-]*)?\d+[a-z]?$", re.IGNORECASE)
+
+
+def could_collide(key: Iterable[str]) -> bool:
+    """True when a key is unique only inside one file: every part a number or a generic
+    numbered id ("35", "AI-001", "UC 7"); a key naming its organisation ("DOJ-0357") or a
+    name is taken as it is.
+
+    >>> could_collide(["35"]), could_collide(["AI-001"]), could_collide(["DOJ-0357"])
+    (True, True, False)
+    """
+    parts = [p.strip() for p in key]
+    return bool(parts) and all(_GENERIC_ID.match(p) for p in parts)
 
 
 def apply_rows(applier: Applier, rows: Iterable[tuple[int, list[V.Cell]]]) -> TableResult:

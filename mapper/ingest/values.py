@@ -8,17 +8,23 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import json
 import re
 import unicodedata
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
 Cell = str | int | float | bool | datetime | date | None
 """A raw value as a reader hands it over."""
 
-_NULL_WORDS = ("", "n/a", "na", "n.a.", "none", "null", "nil", "-", "--", "\u2014",
-               "#n/a", "#name?", "#value!", "#ref!", "#div/0!", "#null!", "#num!")
+_NULL_WORDS = ("", "n/a", "na", "n.a.", "none", "null", "nil", "-", "--", "---", "\u2014",
+               "#n/a", "#name?", "#value!", "#ref!", "#div/0!", "#null!", "#num!",
+               "[blank]", "blank", "(blank)", "<blank>", "unknown", "not known", "tbd", "tba",
+               "to be determined", "not applicable", "not available", "?", "[]", "{}",
+               '[""]', "none identified", "no value")
+"""The built-in placeholders: a cell holding one of them has no value. A mapping adds its own
+under `nulls:`."""
 
 _DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"})
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
@@ -264,3 +270,102 @@ def parse_decimal(value: Cell) -> Decimal:
         return Decimal(s)
     except InvalidOperation:
         raise ValueError(f"{text(value)!r} is not a number") from None
+
+
+# --- timestamps, plausibility and list cells ----------------------------------------------------
+
+_TIMESTAMP = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
+                        r"(Z|[+-]\d{2}:?\d{2})?$", re.IGNORECASE)
+EARLIEST_YEAR = 1950
+LATEST_YEARS = 5
+
+
+def parse_temporal(value: Cell, *, order: str = "DMY", partial: bool = False,
+                   zone: tzinfo | None = None) -> tuple[date | datetime, bool]:
+    """A cell as a date, or as a UTC datetime when it has a time of day.
+
+    A timestamp with a zone becomes a datetime in UTC; one without a zone needs `zone` (the
+    mapping's `timezone:` or --timezone) or is refused; midnight without a zone is a date.
+
+    >>> parse_temporal("2025-03-01T10:30:00+02:00")[0]
+    datetime.datetime(2025, 3, 1, 8, 30, tzinfo=datetime.timezone.utc)
+    >>> parse_temporal("2025-03-01 00:00:00")[0]
+    datetime.date(2025, 3, 1)
+    >>> parse_temporal("2025-03-01 10:30")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    mapper.ingest.values.DateProblem: '2025-03-01 10:30' has a time but no time zone; ...
+    """
+    stamp: datetime | None = None
+    original = text(value) or ""
+    if isinstance(value, datetime):
+        stamp = value
+    elif isinstance(value, str) and (m := _TIMESTAMP.match(value.strip())):
+        try:
+            stamp = datetime.fromisoformat(value.strip().replace("z", "Z"))
+        except ValueError:
+            stamp = None
+        if stamp is None or (m[1] is None and stamp.time() == datetime.min.time()):
+            return parse_date(value, order=order, partial=partial)
+    if stamp is None:
+        return parse_date(value, order=order, partial=partial)
+    if stamp.tzinfo is None:
+        if stamp.time() == datetime.min.time() or stamp.year < EARLIEST_YEAR:
+            return stamp.date(), False  # a day, or an implausible one the caller reports
+        if zone is None:
+            raise DateProblem(
+                f"{original!r} has a time but no time zone; name the zone with --timezone "
+                "(e.g. --timezone America/New_York) or `timezone:` in the mapping")
+        stamp = stamp.replace(tzinfo=zone)
+    return stamp.astimezone(UTC), False
+
+
+def implausible(day: date, as_of: date) -> str | None:
+    """Why a date cannot be meant (an Excel time-only cell, before 1950, far in the future).
+
+    >>> implausible(date(1899, 12, 31), date(2025, 1, 1))
+    'is a time of day, not a date (an Excel time-only cell)'
+    >>> as_of = date(2025, 1, 1)
+    >>> implausible(date(1905, 4, 1), as_of), implausible(date(2024, 4, 1), as_of)
+    ('is before 1950, not a plausible date', None)
+    """
+    if date(1899, 12, 30) <= day <= date(1900, 1, 1):
+        return "is a time of day, not a date (an Excel time-only cell)"
+    if day.year < EARLIEST_YEAR:
+        return f"is before {EARLIEST_YEAR}, not a plausible date"
+    try:
+        latest = as_of.replace(year=as_of.year + LATEST_YEARS)
+    except ValueError:  # 29 February
+        latest = as_of.replace(year=as_of.year + LATEST_YEARS, day=28)
+    if day > latest:
+        return f"is more than {LATEST_YEARS} years after {as_of.isoformat()}, not plausible"
+    return None
+
+
+def list_cell(value: str) -> list[str] | None:
+    """The items of a cell written as a JSON array of texts, else None.
+
+    >>> list_cell('["navya", "keolis-north-america"]'), list_cell("[blank]"), list_cell("[]")
+    (['navya', 'keolis-north-america'], None, [])
+    """
+    v = value.strip()
+    if not (v.startswith("[") and v.endswith("]")):
+        return None
+    try:
+        items = json.loads(v)
+    except ValueError:
+        return None
+    if not isinstance(items, list) or any(isinstance(i, dict | list) for i in items):
+        return None
+    return [t for t in (text(i) for i in items) if t is not None]
+
+
+_ENTITY = re.compile(r"[\W_]+")
+
+
+def entity_key(value: str) -> str:
+    """The key of a named entity (a supplier): case, spacing and punctuation do not matter.
+
+    >>> entity_key("Microsoft, Inc.") == entity_key("MICROSOFT  INC") == entity_key("microsoft inc")
+    True
+    """
+    return _ENTITY.sub(" ", unicodedata.normalize("NFKC", value).casefold()).strip()

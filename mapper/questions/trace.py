@@ -86,15 +86,19 @@ def find_system(store: Store, key: str, *, systems: list[dict[str, Any]] | None 
                 ) -> dict[str, Any]:
     """The inventory row of the system named by IRI, identifier or a unique label match.
 
-    NotFound (with the closest names) when nothing matches; InputError when several do.
+    An exact match always wins over a partial one, in this order: the IRI, the identifier,
+    the IRI's last segment (the scoped key, e.g. "dol-35" when two agencies both have a "35"),
+    the label. NotFound (with the closest names) when nothing matches; InputError when several
+    match equally (naming each one's scoped key, which tells them apart).
     """
     rows = systems if systems is not None else inventory(store)
     wanted = key.strip()
     lowered = wanted.lower()
     for test in (
         lambda r: r["system"] == wanted,
-        lambda r: (r["identifier"] or "").lower() == lowered,
-        lambda r: (r["label"] or "").lower() == lowered,
+        lambda r: (r["identifier"] or "").strip().lower() == lowered,
+        lambda r: r["system"].rstrip("/").rsplit("/", 1)[-1].lower() == lowered,
+        lambda r: (r["label"] or "").strip().lower() == lowered,
     ):
         hits = _unique(r for r in rows if test(r))
         if len(hits) == 1:
@@ -122,8 +126,9 @@ def _unique(rows: Any) -> list[dict[str, Any]]:
 
 
 def _ambiguous(key: str, hits: list[dict[str, Any]]) -> str:
-    names = ", ".join(f"{h['identifier'] or h['system']} ({h['label']})" for h in hits[:8])
-    return f"{key!r} matches {len(hits)} AI systems: {names}; give the identifier"
+    names = ", ".join(f"{h['system'].rstrip('/').rsplit('/', 1)[-1]} ({h['label']})"
+                      for h in hits[:8])
+    return f"{key!r} matches {len(hits)} AI systems: {names}; give one of these keys or the IRI"
 
 
 # --- the trace -------------------------------------------------------------------------------
