@@ -31,6 +31,15 @@ MATRIX: dict[tuple[str, str], tuple[str | None, str, dict[str, Any]]] = {
     ("GET", "/v1/queries/{name}"): ("reader", "/v1/queries/ai-systems", {}),
     ("GET", "/sparql"): ("reader", "/sparql?query=ASK%7B%3Fs%20%3Fp%20%3Fo%7D", {}),
     ("POST", "/sparql"): ("reader", "/sparql", {"data": {"query": "ASK { ?s ?p ?o }"}}),
+    ("GET", "/v1/systems/{system_id}/gates/{gate}"): ("reader", "/v1/systems/SYS-NONE/gates/risk",
+                                                      {}),
+    ("GET", "/v1/tasks"): ("reader", "/v1/tasks?as_of=2026-06-30", {}),
+    ("GET", "/v1/tasks/digest"): ("reader", "/v1/tasks/digest?as_of=2026-06-30", {}),
+    ("GET", "/v1/webhooks"): ("admin", "/v1/webhooks", {}),
+    ("POST", "/v1/webhooks"): ("admin", "/v1/webhooks", {"json": {
+        "url": "http://127.0.0.1:9/hook", "events": ["finding.opened"]}}),
+    ("DELETE", "/v1/webhooks/{webhook_id}"): ("admin", "/v1/webhooks/none", {}),
+    ("GET", "/v1/webhooks/deliveries"): ("admin", "/v1/webhooks/deliveries", {}),
 }
 ORDER = ("reader", "contributor", "admin")
 
@@ -58,8 +67,8 @@ def test_auth_matrix(api_client: TestClient, api_keys: dict[str, str],
         allowed = needed is None or (caller is not None
                                      and ORDER.index(caller) >= ORDER.index(needed))
         if allowed:
-            # allowed: the operation itself answers (404 for the made-up ids)
-            assert response.status_code in (200, 404), (caller, response.text)
+            # allowed: the operation itself answers (201 created, 404 for the made-up ids)
+            assert response.status_code in (200, 201, 404), (caller, response.text)
             if response.status_code == 404:
                 assert response.json()["error"] == "not_found"
         elif caller is None:
