@@ -5,18 +5,15 @@ from __future__ import annotations
 import shutil
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mapper import demo as demo_data
 from mapper.cli.common import app
-from mapper.ingest import ingest
-from mapper.questions import processes
-from mapper.report import build_report
-from mapper.rules.assessment import Assessment, assess, summary_text
-from mapper.rules.stored import keep_current
-from mapper.store import open_store
+
+if TYPE_CHECKING:
+    from mapper.rules.assessment import Assessment
 
 
 def _print_verdict(verdict: Assessment) -> None:
@@ -63,6 +60,13 @@ def demo(
     started = time.perf_counter()
     if folder.exists():
         shutil.rmtree(folder)
+    from mapper.ingest import ingest
+    from mapper.questions import processes
+    from mapper.report import build_report
+    from mapper.rules.assessment import assess, summary_text
+    from mapper.rules.stored import keep_current
+    from mapper.store import open_store
+
     as_of = demo_data.as_of()
     typer.secho("AIMS Graph demo: Meridian Mutual Insurance", bold=True)
     typer.echo(f"store: {folder.resolve()} (fresh embedded store)")

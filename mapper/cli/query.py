@@ -20,8 +20,6 @@ from mapper.cli.common import (
     print_table,
 )
 from mapper.errors import InputError
-from mapper.questions import processes, queries, trace
-from mapper.rules.assessment import summary_text
 
 
 @app.command("query")
@@ -44,6 +42,8 @@ def query_command(
 
     Example: aims query overdue-corrective-actions --param as_of=2026-06-30 --format csv
     """
+    from mapper.questions import queries
+
     if list_:
         rows = [
             [q.name, q.summary,
@@ -90,6 +90,8 @@ def trace_command(
 
     Example: aims trace SYS-CLAIMS-TRIAGE --as-of 2026-06-30
     """
+    from mapper.questions import trace
+
     day = parse_date(as_of) if as_of else None
     with opened(store) as st:
         result = trace.trace_system(st, system, as_of=day)
@@ -128,6 +130,9 @@ def gaps_command(
     Example: aims gaps --as-of 2026-06-30 --format json
     Example: aims gaps --framework nist-ai-rmf --as-of 2026-06-30
     """
+    from mapper.questions import trace
+    from mapper.rules.assessment import summary_text
+
     day = parse_date(as_of)
     if framework is not None:
         from mapper.cli.frameworks import print_coverage
@@ -171,6 +176,8 @@ def map_command(
 
     Example: aims map --format svg --out process-map.svg
     """
+    from mapper.questions import processes
+
     with opened(store) as st:
         pm = processes.build(st)
     if fmt is MapFormat.json:

@@ -19,9 +19,6 @@ import typer
 from mapper.apikeys import ROLES, KeyRing, default_keys_file
 from mapper.cli.common import Format, StoreOption, app, print_json, print_table
 from mapper.errors import InputError
-from mapper.ingest.batches import recover
-from mapper.ingest.limits import SHUTDOWN
-from mapper.store import open_store
 
 apikey_app = typer.Typer(
     name="apikey", no_args_is_help=True, rich_markup_mode=None,
@@ -79,6 +76,8 @@ def serve(
 
     from api.app import create_app
     from api.settings import Settings
+    from mapper.ingest.batches import recover
+    from mapper.store import open_store
 
     if no_auth and not is_loopback(host):
         raise InputError(f"--no-auth is refused on the non-loopback address {host}; "
@@ -107,6 +106,8 @@ GRACE = 6
 def _StoppingServer(config: Any) -> Any:  # noqa: N802 - stands for the class it builds
     """uvicorn's server, also telling running ingests to stop when a signal stops it."""
     import uvicorn
+
+    from mapper.ingest.limits import SHUTDOWN
 
     class StoppingServer(uvicorn.Server):
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:

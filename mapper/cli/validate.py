@@ -5,16 +5,15 @@ from __future__ import annotations
 import sys
 from collections import defaultdict
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mapper.cli.common import Format, StoreOption, app, opened, parse_date, print_json, print_table
-from mapper.rules import stored as findings
-from mapper.rules.assessment import Assessment, assess, summary_text
-from mapper.rules.catalogue import rules
-from mapper.rules.results import Finding
-from mapper.rules.validate import validate
+
+if TYPE_CHECKING:
+    from mapper.rules.assessment import Assessment
+    from mapper.rules.results import Finding
 
 
 class ReportFormat(StrEnum):
@@ -71,6 +70,10 @@ def validate_command(
 
     Example: aims validate --as-of 2026-06-30 --store-findings
     """
+    from mapper.rules import stored as findings
+    from mapper.rules.assessment import assess
+    from mapper.rules.validate import validate
+
     day = parse_date(as_of)
     with opened(store) as opened_store:
         if store_findings:
@@ -93,6 +96,8 @@ def _line(f: Finding) -> str:
 
 def render_text(verdict: Assessment) -> str:
     """The report for people: totals, findings by clause, who must fix what, the summary."""
+    from mapper.rules.assessment import summary_text
+
     report = verdict.report
     counts = report.summary["by_severity"]
     state = "conforms" if report.conforms else "does NOT conform"
@@ -138,6 +143,8 @@ def rules_command(
 
     Example: aims rules --format json
     """
+    from mapper.rules.catalogue import rules
+
     del store
     catalogue = rules()
     if fmt is Format.json:
