@@ -178,6 +178,10 @@ async def _mapper_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 400 and str(exc.detail).startswith("There was an error parsing"):
+        # a body the framework cannot decode is invalid input, as the OpenAPI 422 says
+        return error_response(422, "invalid_input", "the request body cannot be parsed: "
+                              "send it in the content type the operation documents", None)
     code = _HTTP_CODES.get(exc.status_code, "error")
     headers = dict(getattr(exc, "headers", None) or {})
     if exc.status_code == 405:

@@ -18,7 +18,8 @@ from mapper.store import Store
 from tests.fixtures.api import auth, make_client
 
 PREFIX = "PREFIX aims: <https://aims-graph.org/ns#>\n"
-CLASSES = PREFIX + "SELECT ?c WHERE { ?c a <http://www.w3.org/2002/07/owl#Class> } ORDER BY ?c"
+CLASSES = PREFIX + ("SELECT ?c WHERE { ?c a <http://www.w3.org/2002/07/owl#Class> "
+                    "FILTER(isIRI(?c)) } ORDER BY ?c")
 
 
 def _get(client: TestClient, key: str, query: str, accept: str | None = None) -> httpx.Response:

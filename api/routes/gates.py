@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
-from api.deps import Reader, StateDep
+from api.deps import IsoDate, Reader, StateDep
 from mapper.runs import gates, webhooks
 
 router = APIRouter(prefix="/v1", tags=["gates"])
@@ -65,7 +65,7 @@ def gate_decision(
     system_id: Annotated[str, Path(description="Identifier, IRI or unique label.",
                                    examples=["SYS-CS-ASSISTANT"])],
     gate: Gate, state: StateDep, _: Reader,
-    as_of: Annotated[date | None, Query(description="Judge at this date; default today.",
+    as_of: Annotated[IsoDate | None, Query(description="Judge at this date; default today.",
                                         examples=["2026-06-30"])] = None,
 ) -> dict[str, Any]:
     with state.reading() as store:

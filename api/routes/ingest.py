@@ -23,7 +23,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 
-from api.deps import Contributor, StateDep
+from api.deps import Contributor, IsoDate, StateDep
 from api.errors import error_response
 from api.routes.validation import FindingInfo
 from api.state import AppState
@@ -268,7 +268,7 @@ async def ingest_records(
     sheet: Annotated[str | None, Query(description="XLSX sheet to read.")] = None,
     skip_invalid: Annotated[bool, Query(description="Load valid rows, report the rest.")]
     = False,
-    as_of: Annotated[date | None, Query(description="Date the verdict is judged at.")] = None,
+    as_of: Annotated[IsoDate | None, Query(description="Date the verdict is judged at.")] = None,
     verdict: Annotated[bool, Query(description="Validate what the batch touched.")] = True,
     lenient: Annotated[bool, Query(description=(
         "Load a typed value that is not of its type (a number that is not a number, a date "

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from api.deps import IsoDate
 from api.pages import render
 from api.pages.session import (
     COOKIE,
@@ -70,7 +71,7 @@ QUESTIONS = [
 ]
 """The four questions an auditor asks of Clause 4.4, each answered by rules and a page."""
 
-AsOf = Annotated[date | None, Query(description="Judge at this date; default today.")]
+AsOf = Annotated[IsoDate | None, Query(description="Judge at this date; default today.")]
 
 
 def _assessment(state: AppState, as_of: date | None) -> Assessment:

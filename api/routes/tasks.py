@@ -8,14 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from api.deps import Reader, StateDep
+from api.deps import IsoDate, Reader, StateDep
 from mapper.rules.assessment import assess
 from mapper.runs import tasks as owner_tasks
 from mapper.runs.webhooks import default_db
 
 router = APIRouter(prefix="/v1", tags=["tasks"])
 
-AsOf = Annotated[date | None, Query(description="As of this date; default today.",
+AsOf = Annotated[IsoDate | None, Query(description="As of this date; default today.",
                                     examples=["2026-06-30"])]
 Person = Annotated[str | None, Query(description="Only this person's tasks.",
                                      examples=["Dana Reyes"])]
