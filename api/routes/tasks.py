@@ -33,6 +33,15 @@ class TaskModel(BaseModel):
     due: str
     overdue: bool
 
+    model_config = {"json_schema_extra": {"examples": [{
+        "id": "T-569e0abcc8", "person": "Dana Reyes", "rule": "GATE-03",
+        "severity": "Violation", "focus": "https://example.org/sys/SYS-007",
+        "focus_label": "Claims triage",
+        "message": "AI system 'Claims triage' has no risk classification dated on or before "
+                   "its build start or procurement date: classify its risk before building "
+                   "or buying it.",
+        "opened": "2026-06-01", "due": "2026-07-01", "overdue": False}]}}
+
 
 class DigestModel(BaseModel):
     person: str
@@ -41,6 +50,11 @@ class DigestModel(BaseModel):
     overdue: int
     text: str
     html: str
+
+    model_config = {"json_schema_extra": {"examples": [{
+        "person": "Dana Reyes", "subject": "AIMS: 1 open task (0 overdue) as of 2026-06-30",
+        "tasks": 1, "overdue": 0, "text": "GATE-03 due 2026-07-01: classify Claims triage.",
+        "html": "<p>GATE-03 due 2026-07-01: classify Claims triage.</p>"}]}}
 
 
 def _items(state: StateDep, as_of: date | None) -> tuple[list[owner_tasks.Task], date]:

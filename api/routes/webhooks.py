@@ -24,9 +24,17 @@ class WebhookModel(BaseModel):
     url: str
     events: list[str]
 
+    model_config = {"json_schema_extra": {"examples": [{
+        "id": "wh-1a2b3c4d", "url": "https://hooks.example/aims",
+        "events": ["finding.opened", "gate.denied"]}]}}
+
 
 class CreatedWebhook(WebhookModel):
     secret: str
+
+    model_config = {"json_schema_extra": {"examples": [{
+        "id": "wh-1a2b3c4d", "url": "https://hooks.example/aims",
+        "events": ["finding.opened"], "secret": "3f9c0e..."}]}}
 
 
 class AttemptModel(BaseModel):
@@ -46,8 +54,15 @@ class DeliveryModel(BaseModel):
     attempts: list[AttemptModel]
     next_at: float | None
 
+    model_config = {"json_schema_extra": {"examples": [{
+        "id": "d-1", "subscription": "wh-1a2b3c4d", "url": "https://hooks.example/aims",
+        "event": "gate.denied", "status": "delivered",
+        "attempts": [{"attempt": 1, "at": 1782800000.0, "status_code": 200, "error": None,
+                      "ms": 12.5}], "next_at": None}]}}
 
-@router.get("/webhooks", response_model=list[WebhookModel], summary="Webhook subscriptions")
+
+@router.get("/webhooks", response_model=list[WebhookModel], summary="Webhook subscriptions",
+            description="Every subscription: its receiver URL and the events it gets.")
 def list_webhooks(state: StateDep, _: Admin) -> list[dict[str, Any]]:
     return hooks.subscriptions(hooks.default_db(state.settings.store))
 
@@ -62,6 +77,7 @@ def add_webhook(body: NewWebhook, state: StateDep, _: Admin) -> dict[str, Any]:
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=204, summary="Remove a subscription",
+               description="Stop sending events to this receiver; its delivery log stays.",
                responses={404: {"description": "No such webhook."}})
 def remove_webhook(webhook_id: Annotated[str, Path(examples=["wh-1a2b3c4d"])],
                    state: StateDep, _: Admin) -> None:
