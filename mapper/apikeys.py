@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from mapper.errors import InputError, NotFound, StoreUnavailable
-from mapper.store import store_location
+from mapper.store import beside_store
 
 ROLES = ("reader", "contributor", "admin")
 """The roles, weakest first: each includes the rights of those before it."""
@@ -61,12 +61,7 @@ def default_keys_file(store: str | None = None) -> Path:
     >>> default_keys_file("memory").name
     '.aims-apikeys.json'
     """
-    if os.environ.get(KEYS_ENV):
-        return Path(os.environ[KEYS_ENV])
-    where = store_location(store)
-    if where == "memory" or re.match(r"^https?://", where, re.IGNORECASE):
-        return Path(".aims-apikeys.json")
-    return Path(where) / "apikeys.json"
+    return beside_store(store, "apikeys.json", env=KEYS_ENV)
 
 
 def hash_key(key: str) -> str:

@@ -28,7 +28,6 @@ import html
 import io
 import json
 import os
-import re
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,7 +39,7 @@ from typing import Any
 from mapper.errors import InputError
 from mapper.rules.assessment import NO_ONE, Assessment
 from mapper.rules.results import Finding
-from mapper.store import store_location
+from mapper.store import beside_store
 
 LOG_ENV = "AIMS_TASK_LOG"
 SLA_ENV = "AIMS_TASK_SLA"
@@ -53,12 +52,7 @@ def default_log(store: str | None = None) -> Path:
     >>> default_log("memory").name
     '.aims-tasks.jsonl'
     """
-    if os.environ.get(LOG_ENV):
-        return Path(os.environ[LOG_ENV])
-    where = store_location(store)
-    if where == "memory" or re.match(r"^https?://", where, re.IGNORECASE):
-        return Path(".aims-tasks.jsonl")
-    return Path(where) / "tasks.jsonl"
+    return beside_store(store, "tasks.jsonl", env=LOG_ENV)
 
 
 def parse_sla(text: str | None) -> dict[str, int]:

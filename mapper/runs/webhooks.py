@@ -36,7 +36,7 @@ from typing import Any
 import httpx
 
 from mapper.errors import InputError, NotFound
-from mapper.store import store_location
+from mapper.store import beside_store
 
 DB_ENV = "AIMS_WEBHOOKS"
 BACKOFF_ENV = "AIMS_WEBHOOK_BACKOFF"
@@ -62,12 +62,7 @@ def default_db(store: str | None = None) -> Path:
     >>> default_db("memory").name
     '.aims-webhooks.sqlite'
     """
-    if os.environ.get(DB_ENV):
-        return Path(os.environ[DB_ENV])
-    where = store_location(store)
-    if where == "memory" or re.match(r"^https?://", where, re.IGNORECASE):
-        return Path(".aims-webhooks.sqlite")
-    return Path(where) / "webhooks.sqlite"
+    return beside_store(store, "webhooks.sqlite", env=DB_ENV)
 
 
 @contextmanager

@@ -28,7 +28,8 @@ from mapper.store.sparql import bind_values
 from mapper.store.terms import from_ox, to_ox
 
 __all__ = ["DEFAULT_PATH", "FINDINGS_GRAPH", "META_GRAPH", "OxigraphStore", "Quad", "QueryResult",
-           "Store", "bind_values", "from_ox", "open_store", "store_location", "to_ox"]
+           "Store", "beside_store", "bind_values", "from_ox", "open_store", "store_location",
+           "to_ox"]
 
 DEFAULT_PATH = ".aims"
 
@@ -38,6 +39,21 @@ _REMOTE = re.compile(r"^https?://", re.IGNORECASE)
 def store_location(location: str | None = None) -> str:
     """The store named by the argument, else $AIMS_STORE, else ./.aims."""
     return location or os.environ.get("AIMS_STORE") or DEFAULT_PATH
+
+
+def beside_store(store: str | None, name: str, *, env: str) -> Path:
+    """A file that belongs with a store: $`env` when set, else `<store folder>/<name>`; a
+    memory or remote store has no folder, so the file is `./.aims-<name>`.
+
+    >>> beside_store("memory", "tasks.jsonl", env="AIMS_NO_SUCH_VARIABLE").name
+    '.aims-tasks.jsonl'
+    """
+    if os.environ.get(env):
+        return Path(os.environ[env])
+    where = store_location(store)
+    if where == "memory" or _REMOTE.match(where):
+        return Path(f".aims-{name}")
+    return Path(where) / name
 
 
 def open_store(location: str | None = None, *, wait: float = 0) -> Store:

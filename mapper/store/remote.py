@@ -69,7 +69,7 @@ from rdflib.term import Identifier, Node
 from mapper.errors import QueryError, StoreUnavailable
 from mapper.store.contract import Quad, QueryResult, Store
 from mapper.store.sparql import bind_values
-from mapper.store.terms import from_ox
+from mapper.store.terms import from_ox, sparql_iri, sparql_term
 
 _XSD = "http://www.w3.org/2001/XMLSchema#"
 _XSD_STRING = _XSD + "string"
@@ -89,8 +89,6 @@ staging graphs are left out too."""
 
 _RESULTS_JSON = "application/sparql-results+json"
 _NTRIPLES = "application/n-triples"
-_BAD_IRI = re.compile(r"[<>\"{}|^`\\\s]")
-_LANG = re.compile(r"^[A-Za-z]+(-[A-Za-z0-9]+)*$")
 _FORM_TOKEN = re.compile(
     r"<[^<>\"{}|^`\\\s]*>|'''.*?'''|\"\"\".*?\"\"\"|'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\""
     r"|#[^\n]*|(?P<word>[A-Za-z]+)",
@@ -115,38 +113,23 @@ def query_form(sparql: str) -> str:
 # --- terms as SPARQL text -------------------------------------------------------------------
 
 
-def _escape(text: str) -> str:
-    return (text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-            .replace("\r", "\\r").replace("\t", "\\t"))
-
-
 def _iri(value: str) -> str:
-    if not value or _BAD_IRI.search(value):
-        raise ValueError(f"not a valid IRI: {value!r}")
-    return f"<{value}>"
+    if not value:
+        raise ValueError("not a valid IRI: ''")
+    return sparql_iri(value)
 
 
 class _Writer:
-    """Writes rdflib terms as SPARQL/N-Triples text; blank nodes get request-local labels."""
+    """Writes rdflib terms as SPARQL/N-Triples text (mapper.store.terms), blank nodes with
+    request-local labels."""
 
     def __init__(self) -> None:
         self.blank: dict[str, str] = {}
 
     def term(self, term: Node) -> str:
-        if isinstance(term, URIRef):
-            return _iri(str(term))
         if isinstance(term, BNode):
             return self.blank.setdefault(str(term), f"_:b{len(self.blank)}")
-        if isinstance(term, Literal):
-            text = f'"{_escape(str(term))}"'
-            if term.language:
-                if not _LANG.match(term.language):
-                    raise ValueError(f"not a valid language tag: {term.language!r}")
-                return f"{text}@{term.language}"
-            if term.datatype is not None and str(term.datatype) != _XSD_STRING:
-                return f"{text}^^{_iri(str(term.datatype))}"
-            return text
-        raise TypeError(f"cannot store {term!r}")
+        return sparql_term(term)
 
     def triple(self, s: Node, p: Node, o: Node) -> str:
         if isinstance(p, BNode):
