@@ -19,9 +19,10 @@ a QueryError for a user's own file; it is never skipped with a warning.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -36,6 +37,7 @@ from rdflib.term import Node
 from mapper import resources
 from mapper.errors import InputError, NotFound, QueryError, ResourceError
 from mapper.store import QueryResult, Store
+from mapper.store.terms import TermError, sparql_iri
 
 PARAM_TYPES = ("iri", "string", "date", "integer", "boolean")
 """The parameter types a header may declare."""
@@ -454,6 +456,36 @@ def load_user_query(path: Path) -> NamedQuery:
 # --- rows as plain values --------------------------------------------------------------------
 
 
+MANY_CHUNK = 2000
+"""IRIs bound at once by `run_many`."""
+
+
+def run_many(store: Store, name: str, nodes: Iterable[Node], *, variable: str = "node"
+             ) -> list[tuple[Node | None, ...]]:
+    """The rows of a named query for many IRIs of one variable, bound as VALUES blocks of
+    MANY_CHUNK (a plain lookup pattern stays linear that way; `run` binds one value). Blank
+    nodes and IRIs no query could hold are left out.
+
+    >>> from mapper.store import open_store
+    >>> run_many(open_store("memory"), "node-labels", [URIRef("urn:x")])
+    [(rdflib.term.URIRef('urn:x'), None, None)]
+    """
+    iris = sorted({str(n) for n in nodes if isinstance(n, URIRef)})
+    terms = []
+    for iri in iris:
+        with contextlib.suppress(TermError):
+            terms.append(sparql_iri(iri))
+    sparql = for_backend(get(name).sparql, store.kind)
+    head, brace, tail = sparql.partition("WHERE {")
+    if not brace:
+        raise QueryError(f"query {name} has no 'WHERE {{' to bind ?{variable} in")
+    rows: list[tuple[Node | None, ...]] = []
+    for start in range(0, len(terms), MANY_CHUNK):
+        values = " ".join(terms[start:start + MANY_CHUNK])
+        rows += store.query(f"{head}WHERE {{ VALUES ?{variable} {{ {values} }}{tail}").rows
+    return rows
+
+
 def plain(value: Node | None) -> Any:
     """An RDF term as a plain Python value for JSON (IRIs and dates as text).
 
@@ -503,7 +535,7 @@ def result_table(result: QueryResult) -> tuple[list[str], list[list[str]]]:
 
 
 __all__ = [
-    "NamedQuery", "Param", "bindings_for", "catalogue", "check_read_only",
+    "NamedQuery", "Param", "bindings_for", "catalogue", "check_read_only", "run_many",
     "coerce", "for_backend", "get", "load_query", "load_user_query", "parse_param_options",
     "parse_query_text", "plain", "result_dicts", "result_table", "run", "split_header", "text",
 ]

@@ -9,7 +9,6 @@ left out.
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
@@ -184,11 +183,9 @@ def _show_named_records(store: Store, trace: Trace) -> None:
     named = sorted({g.record for g in trace.gaps if g.record and g.record not in on_timeline})
     records: dict[str, dict[str, Any]] = {}
     if named:
-        sparql = queries.for_backend(queries.get("records-named").sparql, store.kind)
-        head, brace, tail = sparql.partition("WHERE {")
-        values = " ".join(f"<{n}>" for n in named if not _BAD_IRI.search(n))
-        rows = store.query(f"{head}WHERE {{ VALUES ?node {{ {values} }}{tail}").dicts()
-        records = {text(r["node"]): {k: text(v) for k, v in r.items()} for r in rows}
+        for node, kind, label, when in queries.run_many(
+                store, "records-named", [URIRef(n) for n in named]):
+            records[text(node)] = {"kind": text(kind), "label": text(label), "date": text(when)}
     for gap in trace.gaps:
         if gap.record and gap.record not in on_timeline and gap.record not in records:
             gap.record = None
@@ -197,8 +194,6 @@ def _show_named_records(store: Store, trace: Trace) -> None:
                                 label=r["label"] or iri, date=r["date"] or None))
     trace.steps.sort(key=lambda s: (s.date is None, s.date or ""))
 
-
-_BAD_IRI = re.compile(r"[<>\"{}|^`\\\s]")
 
 
 def _gaps_of(store: Store, trace: Trace, system: URIRef, judged: date) -> list[Gap]:

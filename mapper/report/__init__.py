@@ -33,7 +33,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
-from rdflib import BNode, Graph, URIRef
+from rdflib import BNode, Graph
 from rdflib.compare import to_canonical_graph
 
 from mapper.errors import InputError, MapperError
@@ -44,7 +44,7 @@ from mapper.questions import trace as tracing
 from mapper.report import charts
 from mapper.rules.assessment import NO_ONE, PASSED, Assessment, assess
 from mapper.rules.catalogue import GATES, rules
-from mapper.rules.results import Report, concerned_nodes
+from mapper.rules.results import Report
 from mapper.store import Store, open_store  # noqa: F401 (doctest)
 from mapper.tabular import csv_text
 
@@ -250,12 +250,12 @@ def _funnel(verdict: Assessment) -> dict[str, Any]:
     }
 
 
-def _choose_systems(store: Store, report: Report, inventory: list[dict[str, Any]],
+def _choose_systems(store: Store, verdict: Assessment, inventory: list[dict[str, Any]],
                     wanted: list[str] | None) -> list[str]:
     """IRIs of the systems to trace: the ones asked for, else the highest-risk deployed ones.
 
     Highest risk: highest risk level classified, then most findings concerning the system,
-    then identifier.
+    then identifier (the findings concerning a system are the assessment's).
     """
     if wanted:
         systems = tracing.inventory(store)
@@ -267,10 +267,9 @@ def _choose_systems(store: Store, report: Report, inventory: list[dict[str, Any]
     ranks = sorted((int(r["risk_rank"] or 0) for r in deployed), reverse=True)
     floor = ranks[min(DEFAULT_TRACES, len(ranks)) - 1]
     candidates = [r for r in deployed if int(r["risk_rank"] or 0) >= floor][:50]
-    foci = Counter(f.focus for f in report.findings)
 
     def findings_of(system: str) -> int:
-        return sum(foci[str(n)] for n in concerned_nodes(store, URIRef(system)))
+        return len(verdict.concerning.get(system, []))
 
     scored = sorted(candidates, key=lambda r: (-int(r["risk_rank"] or 0),
                                                -findings_of(r["system"]),
@@ -383,7 +382,7 @@ def gather(store: Store, *, as_of: date, systems: list[str] | None = None,
     verdict = verdict or assess(store, as_of=as_of)
     report = verdict.report
     inventory = _rows(store, "report-inventory")
-    chosen = _choose_systems(store, report, inventory, systems)
+    chosen = _choose_systems(store, verdict, inventory, systems)
     titles = _clause_titles(store)
     by_clause = _findings_by_clause(report, titles)
     severity = report.summary["by_severity"]

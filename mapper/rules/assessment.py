@@ -135,35 +135,14 @@ def _links(store: Store, nodes: Iterable[Node]) -> _Links:
     return _Links(best, systems, top)
 
 
-_CHUNK = 2000
-
-
 def _names(store: Store, nodes: Iterable[Node | None]) -> dict[Node | None, tuple[str, str]]:
-    """(identifier else label, label else identifier) of each node, from queries/node-labels.rq
-    with the nodes bound in chunks (a plain lookup, so binding keeps it linear)."""
-    iris = sorted({n for n in nodes if isinstance(n, URIRef)}, key=str)
-    sparql = queries.for_backend(queries.get("node-labels").sparql, store.kind)
-    head, brace, tail = sparql.partition("WHERE {")
-    assert brace, "node-labels.rq has no 'WHERE {'"
+    """(identifier else label, label else identifier) of each node (queries/node-labels.rq)."""
+    iris = [n for n in nodes if isinstance(n, URIRef)]
     out: dict[Node | None, tuple[str, str]] = {n: (str(n), str(n)) for n in iris}
-    for start in range(0, len(iris), _CHUNK):
-        values = " ".join(f"<{n}>" for n in iris[start:start + _CHUNK])
-        for node, identifier, label in store.query(
-                f"{head}WHERE {{ VALUES ?node {{ {values} }}{tail}").rows:
-            ident, name = text(identifier), text(label)
-            out[node] = (ident or name or str(node), name or ident or str(node))
+    for node, identifier, label in queries.run_many(store, "node-labels", iris):
+        ident, name = text(identifier), text(label)
+        out[node] = (ident or name or str(node), name or ident or str(node))
     return out
-
-
-def route_findings(store: Store, report: Report) -> dict[int, Route | None]:
-    """The responsible person of each finding (by index in report.findings); None: no one."""
-    nodes: list[Node] = []
-    for f in report.findings:
-        for term in (f.focus_term, f.value_term):
-            if term is not None:
-                nodes.append(term)
-    links = _links(store, nodes)
-    return _route_with(links, report)
 
 
 def _route_with(links: _Links, report: Report) -> dict[int, Route | None]:
