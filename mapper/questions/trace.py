@@ -286,14 +286,6 @@ class GapReport:
     clauses: list[dict[str, Any]] = field(default_factory=list)
 
     @property
-    def systems(self) -> int:
-        return int(self.summary["systems_in_scope"])
-
-    @property
-    def passed_all_gates(self) -> int:
-        return int(self.summary["systems_passing_all_gates"])
-
-    @property
     def has_gaps(self) -> bool:
         """Whether any system lacks anything."""
         return any(row["gaps"] for row in self.rows)
