@@ -210,7 +210,7 @@ def _object(kind: str, pick: int) -> Any:
         return Literal(f"{day.isoformat()}T00:00:00Z", datatype=XSD.dateTime) if pick == 7 \
             else Literal(day)
     if kind == "text":
-        return Literal(["x", " ", "ok", ""][pick % 4])
+        return Literal(["x", " ", "ok", "", "\u200b", "\u00a0x", "\ufeff\u3000"][pick % 7])
     if kind == "class":
         return AIMS[CLASSES[pick % len(CLASSES)]]
     if kind == "number":

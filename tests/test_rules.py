@@ -212,3 +212,32 @@ def test_release_before_risk_is_caught_whatever_the_date_form(form: str) -> None
         assert found == {("GATE-05", "sys")}
     else:
         assert any(rule == "DATE-01" for rule, _ in found)
+
+
+NON_BLANK = URIRef("https://aims-graph.org/shapes#NonBlankText")
+_SAMPLE = [chr(c) for c in range(1, 0x3100)] + ["\ufeff", "\U0001f600"]
+
+
+def test_every_text_rule_uses_the_one_non_blank_definition() -> None:
+    """Required texts go through aimsh:NonBlankText (sh:node or a qualified value shape); a
+    SPARQL rule's REGEX copy of it accepts exactly the characters the definition accepts."""
+    shapes, ontology = resources.shapes(), resources.ontology()
+    pattern = re.compile(str(shapes.value(NON_BLANK, SH.pattern)))
+    blank = {c for c in _SAMPLE if not pattern.search(c)}
+    assert {" ", "\t", "\u00a0", "\u200b", "\u2060", "\ufeff", "\u3000"} <= blank
+    assert not blank & {"x", ".", "\u00e9", "\U0001f600"}
+    texts = {p for p in ontology.subjects(RDFS.range, XSD.string)}
+    for prop in shapes.subjects(SH.path, None):
+        path = shapes.value(prop, SH.path)
+        if path in texts and (shapes.value(prop, SH.minCount) or shapes.value(
+                prop, SH.qualifiedMinCount)):
+            uses = {shapes.value(prop, SH.node), shapes.value(prop, SH.qualifiedValueShape)}
+            assert NON_BLANK in uses, f"{path} is required text without aimsh:NonBlankText"
+    copies = 0
+    for select in shapes.objects(None, SH.select):
+        for literal in re.findall(r'REGEX\(STR\(\?\w+\), "([^"]*)"\)', str(select)):
+            text = literal.replace("\\\\", "\\")  # the SPARQL string's own escapes
+            copy = re.compile(text)
+            assert {c for c in _SAMPLE if not copy.search(c)} == blank, text
+            copies += 1
+    assert copies == 2  # GATE-07: metric and escalation trigger

@@ -196,8 +196,13 @@ def _shapes_for(rule_ids: Sequence[str]) -> list[str]:
     if unknown:
         raise NotFound(f"unknown rule id {', '.join(unknown)}; `aims rules` lists them")
     shapes = resources.shapes()
-    return [s for r in rule_ids for s in catalogue[r].shapes
-            if (_term(s), RDF.type, SH.NodeShape) in shapes]
+    chosen = [s for r in rule_ids for s in catalogue[r].shapes
+              if (_term(s), RDF.type, SH.NodeShape) in shapes]
+    # Shared shapes the rules refer to (aimsh:NonBlankText): pyshacl treats a sh:node to a shape
+    # left out of use_shapes as satisfied; they have no target, so listing them adds no results.
+    shared = sorted(str(s) for s in shapes.subjects(RDF.type, SH.NodeShape)
+                    if isinstance(s, URIRef) and (s, AIMS.ruleId, None) not in shapes)
+    return chosen + shared
 
 
 def _pyshacl_results(graph: Graph, *, use_shapes: list[str] | None,

@@ -42,6 +42,14 @@ def _items(node: Any, key: str) -> list[Any]:
     return [value]
 
 
+_ARGUMENT_ORDER = {
+    "Builtin_REGEX": ("text", "pattern", "flags"),
+    "Builtin_SUBSTR": ("arg", "start", "length"),
+    "Builtin_REPLACE": ("arg", "pattern", "replacement", "flags"),
+}
+"""Built-in calls whose parse-tree keys do not sort in argument order."""
+
+
 class SparqlWriter:
     """Query text from rdflib's SPARQL parse tree (`parseQuery`), with bound variables replaced.
 
@@ -125,7 +133,10 @@ class SparqlWriter:
         if name == "Builtin_BOUND" and str(node["arg"]) in self.bindings:
             return "true"  # a bound parameter is bound
         if name.startswith("Builtin_"):
-            args = [self.expr(a) for key in node for a in _items(node, key)]
+            # Named arguments in the call's order, not the tree's key order (a tree read back
+            # from the parse cache has its keys sorted: REGEX(pattern, text) would be wrong).
+            keys = _ARGUMENT_ORDER.get(name) or list(node)
+            args = [self.expr(a) for key in keys for a in _items(node, key)]
             return f"{name[len('Builtin_'):]}({', '.join(args)})"
         if name == "Function":
             listed = ", ".join(self.expr(a) for a in _items(node, "expr"))
