@@ -18,7 +18,7 @@ from typing import Any
 
 import pyshacl
 import pytest
-from rdflib import RDF, RDFS, SKOS, XSD, Graph, Literal, URIRef
+from rdflib import OWL, RDF, RDFS, SKOS, XSD, Graph, Literal, URIRef
 from rdflib.namespace import SH
 
 from mapper import resources
@@ -93,7 +93,8 @@ def test_every_rule_has_a_passing_and_a_failing_case() -> None:
 
 def test_issue_catalogue_is_complete() -> None:
     ids = {r.id for r in rules()}
-    expected = {"SCOPE-01", "SCOPE-02", "SCOPE-03", "GOV-01", "THIRD-01", "THIRD-02", "DATE-01"}
+    expected = {"SCOPE-01", "SCOPE-02", "SCOPE-03", "GOV-01", "THIRD-01", "THIRD-02", "DATE-01",
+                "LINK-01"}
     expected |= {f"PROC-0{i}" for i in range(1, 8)} | {f"GATE-0{i}" for i in range(1, 9)}
     expected |= {f"IMP-0{i}" for i in range(1, 8)} | {f"MAINT-0{i}" for i in range(1, 5)}
     expected |= {f"SOA-0{i}" for i in range(1, 5)}
@@ -135,7 +136,7 @@ def test_shapes_follow_the_conventions() -> None:
 
 def test_targets_and_paths_are_declared_in_the_ontology() -> None:
     shapes, ontology = resources.shapes(), resources.ontology()
-    declared = set(ontology.subjects())
+    declared = set(ontology.subjects()) | {SKOS.Concept, OWL.Class}  # (W3C vocabularies)
     for prop in (SH.targetClass, SH.targetSubjectsOf, SH.path, SH.inversePath, SH["class"]):
         for term in shapes.objects(None, prop):
             if isinstance(term, URIRef):
@@ -173,6 +174,22 @@ def test_date_rule_covers_every_date_property() -> None:
         assert shapes.value(prop, SH.datatype) == XSD.date
     targets = {shapes.value(s, SH.targetSubjectsOf) for s in date_shapes}
     assert targets == date_props and len(date_shapes) == len(date_props)
+
+
+def test_link_rule_covers_every_object_property_with_a_class_range() -> None:
+    """LINK-01 has one shape per object property whose rdfs:range is a named class, with that
+    range as its sh:class (so an ontology change that adds a link cannot skip the rule)."""
+    ontology, shapes = resources.ontology(), resources.shapes()
+    ranges = {p: ontology.value(p, RDFS.range)
+              for p in ontology.subjects(RDF.type, OWL.ObjectProperty)
+              if isinstance(ontology.value(p, RDFS.range), URIRef)}
+    found = {}
+    for shape in shapes.subjects(AIMS.ruleId, Literal("LINK-01")):
+        (target,) = shapes.objects(shape, SH.targetSubjectsOf)
+        (prop,) = shapes.objects(shape, SH.property)
+        assert shapes.value(prop, SH.path) == target
+        found[target] = shapes.value(prop, SH["class"])
+    assert found == ranges
 
 
 RELEASE_BEFORE_RISK = """

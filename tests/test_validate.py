@@ -51,6 +51,8 @@ ex:good-rc a aims:RiskClassification ; aims:concernsSystem ex:good ;
     aims:riskLevel aims:MinimalRisk ; aims:recordDate "2025-01-15"^^xsd:date .
 ex:good-ra a aims:ReleaseApproval ; aims:concernsSystem ex:good ; aims:testEvidence ex:t ;
     aims:rollbackPlan ex:r ; aims:approvedBy ex:alice ; aims:recordDate "2025-05-20"^^xsd:date .
+ex:t a aims:Evidence ; rdfs:label "Test report" .
+ex:r a aims:Evidence ; rdfs:label "Rollback runbook" .
 ex:good-plan a aims:MonitoringPlan ; aims:concernsSystem ex:good ; aims:owner ex:alice ;
     aims:metric "accuracy" ; aims:cadenceDays 90 ; aims:escalationTrigger "accuracy < 0.9" ;
     aims:activeFrom "2025-06-01"^^xsd:date .
@@ -185,7 +187,7 @@ def test_empty_store_reports_missing_minimum_processes() -> None:
 def test_rules_catalogue_lists_every_rule() -> None:
     catalogue = rules()
     assert catalogue[0].id == "SCOPE-01"
-    assert len({r.id for r in catalogue}) == len(catalogue) == 37
+    assert len({r.id for r in catalogue}) == len(catalogue) == 38
 
 
 # --- the CLI ----------------------------------------------------------------------------------
