@@ -206,9 +206,14 @@ def _object(kind: str, pick: int) -> Any:
     if kind == "enum":
         return AIMS[ENUMS[pick % len(ENUMS)]]
     if kind == "date":
-        day = DAYS[pick % len(DAYS)]
-        return Literal(f"{day.isoformat()}T00:00:00Z", datatype=XSD.dateTime) if pick == 7 \
-            else Literal(day)
+        day = DAYS[pick % len(DAYS)].isoformat()
+        forms = {7: f"{day}T00:00:00Z", 8: f"{day}T23:30:00-10:00", 9: f"{day}T12:00:00",
+                 10: f"{day}T01:00:00+14:00"}
+        if pick in forms:  # zoned (UTC and offsets), and zone-less
+            return Literal(forms[pick], datatype=XSD.dateTime)
+        if pick == 11:  # a date with an offset
+            return Literal(f"{day}-10:00", datatype=XSD.date)
+        return Literal(DAYS[pick % len(DAYS)])
     if kind == "text":
         return Literal(["x", " ", "ok", "", "\u200b", "\u00a0x", "\ufeff\u3000"][pick % 7])
     if kind == "class":

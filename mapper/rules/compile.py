@@ -14,7 +14,7 @@ new rule can never fall back silently or be skipped):
   `rdf:type/rdfs:subClassOf*` over the ontology graph), sh:targetNode, sh:targetSubjectsOf,
   sh:targetObjectsOf and SHACL-AF SPARQL targets (sh:target [a sh:SPARQLTarget; sh:select]);
 - core: sh:minCount, sh:maxCount, sh:class, sh:datatype, sh:pattern (+ sh:flags), sh:hasValue,
-  sh:in, sh:nodeKind, sh:node, sh:qualifiedValueShape with sh:qualifiedMinCount /
+  sh:in, sh:nodeKind, sh:node, sh:or, sh:qualifiedValueShape with sh:qualifiedMinCount /
   sh:qualifiedMaxCount, nested sh:property (inside sh:node / qualified value shapes);
   paths: predicates, sh:inversePath, sh:alternativePath, sequences, sh:zeroOrMorePath,
   sh:oneOrMorePath, sh:zeroOrOnePath;
@@ -125,10 +125,12 @@ _NODE_SHAPE_KEYS = {
     SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf, SH.target,
     SH.property, SH.sparql, SH.severity, SH.message, SH.description, SH.name,
     SH["class"], SH.datatype, SH.pattern, SH.flags, SH.hasValue, SH["in"], SH.nodeKind, SH.node,
+    SH["or"],
 }
 _PROPERTY_SHAPE_KEYS = {
     SH.path, SH.minCount, SH.maxCount, SH["class"], SH.datatype, SH.pattern, SH.flags,
-    SH.hasValue, SH["in"], SH.nodeKind, SH.node, SH.qualifiedValueShape, SH.qualifiedMinCount,
+    SH.hasValue, SH["in"], SH.nodeKind, SH.node, SH["or"], SH.qualifiedValueShape,
+    SH.qualifiedMinCount,
     SH.qualifiedMaxCount, SH.severity, SH.message, SH.description, SH.name, SH.order,
     SH.group, SH.property,
 }
@@ -256,10 +258,16 @@ def _value_test(shapes: Graph, shape: Node, component: URIRef, x: str, vs: _Vars
     if component == SH.node:
         return "(" + " && ".join(_conforms(shapes, s, x, vs)
                                  for s in shapes.objects(shape, SH.node)) + ")"
+    if component == SH["or"]:
+        tests = []
+        for members in shapes.objects(shape, SH["or"]):
+            alternatives = [_conforms(shapes, m, x, vs) for m in Collection(shapes, members)]
+            tests.append("(" + (" || ".join(alternatives) or "false") + ")")
+        return "(" + " && ".join(tests) + ")"
     raise CompileError(f"shape {_where(shape)}: component {component} is not compiled")
 
 
-_PER_VALUE = (SH["class"], SH.datatype, SH.pattern, SH["in"], SH.nodeKind, SH.node)
+_PER_VALUE = (SH["class"], SH.datatype, SH.pattern, SH["in"], SH.nodeKind, SH.node, SH["or"])
 
 
 def _set_test(shapes: Graph, shape: Node, component: URIRef, focus: str, path: str,
@@ -306,7 +314,8 @@ def _components(shapes: Graph, shape: Node, *, property_shape: bool) -> list[URI
         if p not in allowed:
             raise CompileError(f"shape {_where(shape)}: component {p} is not compiled")
         if p in (SH.minCount, SH.maxCount, SH["class"], SH.datatype, SH.pattern, SH.hasValue,
-                 SH["in"], SH.nodeKind, SH.node, SH.qualifiedMinCount, SH.qualifiedMaxCount):
+                 SH["in"], SH.nodeKind, SH.node, SH["or"], SH.qualifiedMinCount,
+                 SH.qualifiedMaxCount):
             found.append(URIRef(str(p)))
     return found
 
@@ -942,7 +951,7 @@ _COMPONENT = {
     SH["class"]: SH.ClassConstraintComponent, SH.datatype: SH.DatatypeConstraintComponent,
     SH.pattern: SH.PatternConstraintComponent, SH.hasValue: SH.HasValueConstraintComponent,
     SH["in"]: SH.InConstraintComponent, SH.nodeKind: SH.NodeKindConstraintComponent,
-    SH.node: SH.NodeConstraintComponent,
+    SH.node: SH.NodeConstraintComponent, SH["or"]: SH.OrConstraintComponent,
     SH.qualifiedMinCount: SH.QualifiedMinCountConstraintComponent,
     SH.qualifiedMaxCount: SH.QualifiedMaxCountConstraintComponent,
 }
