@@ -38,6 +38,7 @@ class AIMS(DefinedNamespace):
     CorrectiveActionsInput: URIRef
     CriticalSeverity: URIRef
     DataAndDesignControls: URIRef
+    DataSourceChange: URIRef
     Decision: URIRef
     DecisionLog: URIRef
     Deployed: URIRef
@@ -73,9 +74,11 @@ class AIMS(DefinedNamespace):
     Maintain: URIRef
     ManagementActivity: URIRef
     ManagementReview: URIRef
+    MaterialChangeKind: URIRef
     MediumSeverity: URIRef
     MinimalRisk: URIRef
     MinimumProcess: URIRef
+    ModelVersionChange: URIRef
     MonitoringAlert: URIRef
     MonitoringAndPerformanceReview: URIRef
     MonitoringInput: URIRef
@@ -121,6 +124,7 @@ class AIMS(DefinedNamespace):
     Standard: URIRef
     Status: URIRef
     SubcontractorArea: URIRef
+    SupplierChange: URIRef
     Team: URIRef
     ThirdParty: URIRef
     ThirdPartyAISystem: URIRef
@@ -197,6 +201,7 @@ class AIMS(DefinedNamespace):
     lifecycleNext: URIRef
     lifecycleStage: URIRef
     location: URIRef
+    materialChange: URIRef
     memberOf: URIRef
     metric: URIRef
     minutes: URIRef
