@@ -260,8 +260,8 @@ def _value_test(shapes: Graph, shape: Node, component: URIRef, x: str, vs: _Vars
                                  for s in shapes.objects(shape, SH.node)) + ")"
     if component == SH["or"]:
         tests = []
-        for members in shapes.objects(shape, SH["or"]):
-            alternatives = [_conforms(shapes, m, x, vs) for m in Collection(shapes, members)]
+        for listed in shapes.objects(shape, SH["or"]):
+            alternatives = [_conforms(shapes, m, x, vs) for m in Collection(shapes, listed)]
             tests.append("(" + (" || ".join(alternatives) or "false") + ")")
         return "(" + " && ".join(tests) + ")"
     raise CompileError(f"shape {_where(shape)}: component {component} is not compiled")
