@@ -94,4 +94,5 @@ def test_remote_store_gets_the_former_text(name: str) -> None:
     assert query.text_for("embedded") == query.sparql
     assert query.text_for("remote") != queries.for_backend(query.sparql, "remote")
     assert "FILTER NOT EXISTS" in query.text_for("remote")
+    assert queries.check_read_only(query.text_for("remote")) == "select"
     assert "rdfs:subClassOf*" not in query.text_for("remote")  # still rewritten for Virtuoso
