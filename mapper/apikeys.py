@@ -25,7 +25,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from mapper.errors import InputError, NotFound, StoreUnavailable
-from mapper.store import beside_store
 
 ROLES = ("reader", "contributor", "admin")
 """The roles, weakest first: each includes the rights of those before it."""
@@ -61,6 +60,8 @@ def default_keys_file(store: str | None = None) -> Path:
     >>> default_keys_file("memory").name
     '.aims-apikeys.json'
     """
+    from mapper.store import beside_store  # not at import: `aims --help` lists ROLES
+
     return beside_store(store, "apikeys.json", env=KEYS_ENV)
 
 

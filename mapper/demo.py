@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mapper import resources
 from mapper.errors import ResourceError
-from mapper.questions import trace
-from mapper.store import Store
+
+if TYPE_CHECKING:  # imported by `aims demo` at start: the store and trace load when used
+    from mapper.store import Store
 
 TRACED_SYSTEM = "SYS-CLAIMS-TRIAGE"
 """The AI system `aims demo` traces end to end."""
@@ -21,6 +22,8 @@ def folder() -> Path:
     >>> folder().joinpath("EXPECTED.md").is_file()
     True
     """
+    from mapper import resources
+
     return resources.data_dir("examples") / "meridian"
 
 
@@ -39,4 +42,6 @@ def as_of() -> date:
 
 def print_trace(store: Store, system: str, as_of: date) -> None:
     """Print the end-to-end trace of one AI system (the `aims trace` text)."""
+    from mapper.questions import trace
+
     print(trace.render_text(trace.trace_system(store, system, as_of=as_of)))

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-
-from rdflib import Graph
+from typing import TYPE_CHECKING
 
 from mapper.errors import ResourceError
+
+if TYPE_CHECKING:  # rdflib loads when a graph is parsed, not for a path
+    from rdflib import Graph
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -33,6 +35,8 @@ def data_dir(name: str) -> Path:
 
 
 def _parse_folder(name: str, pattern: str) -> Graph:
+    from rdflib import Graph
+
     graph = Graph()
     for path in sorted(data_dir(name).glob(pattern)):
         try:

@@ -15,7 +15,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ["pyshacl", "networkx", "mapper.report", "mapper.rules.validate", "mapper.rules.stored",
-         "mapper.ingest.mapping", "jinja2"]
+         "mapper.ingest.mapping", "jinja2", "rdflib", "pyoxigraph", "httpx", "mapper.store",
+         "mapper.rules.catalogue", "mapper.rules.assessment", "mapper.questions.queries"]
 
 
 def _loaded_after(code: str) -> list[str]:
@@ -42,3 +43,10 @@ def test_help_runs_and_lists_the_commands() -> None:
                          check=True, capture_output=True, text=True).stdout
     for command in ("validate", "rules", "trace", "gaps", "demo", "serve"):
         assert command in out
+
+
+def test_the_gate_command_lists_the_catalogue_gates() -> None:
+    from mapper.cli import gate
+    from mapper.rules import catalogue
+
+    assert gate.GATES == catalogue.GATES

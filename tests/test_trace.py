@@ -39,6 +39,38 @@ def test_find_system_unknown_or_ambiguous(acme: Store) -> None:
         trace.find_system(acme, "SYS")
 
 
+def _outcome(store: Store, key: str, systems: list[dict[str, object]] | None) -> object:
+    try:
+        return trace.find_system(store, key, systems=systems)
+    except (InputError, NotFound) as exc:
+        return (type(exc).__name__, str(exc))
+
+
+@pytest.mark.parametrize("org", ["acme", "demo"])
+def test_find_system_by_lookup_matches_the_whole_inventory(org: str) -> None:
+    """The direct lookup (queries/systems-named.rq, then ai-systems bound to the one found)
+    gives what the precedence over the whole inventory gives: same row, same error."""
+    store = open_store("memory")
+    if org == "acme":
+        load_acme(store)
+    else:
+        from tests.fixtures.demo import load_demo
+        load_demo(store)
+    rows = trace.inventory(store)
+    keys = {"", "nothing-like-this", "sys", "SYS", "a", "e"}
+    for r in rows:
+        iri, ident, label = str(r["system"]), str(r["identifier"] or ""), str(r["label"] or "")
+        tail = iri.rstrip("/").rsplit("/", 1)[-1]
+        keys |= {iri, iri.upper(), ident, f"  {ident.lower()} ", tail, tail.upper(), label,
+                 label.upper(), label[:4], label[2:7], ident[:3], ident[-3:]}
+    assert len(rows) >= 4
+    outcomes = {key: _outcome(store, key, None) for key in sorted(keys)}
+    assert outcomes == {key: _outcome(store, key, rows) for key in sorted(keys)}
+    kinds = {type(o).__name__ if isinstance(o, dict) else o[0] for o in outcomes.values()}
+    assert kinds == {"dict", "InputError", "NotFound"}, kinds  # every outcome was compared
+    store.close()
+
+
 def test_complete_system_has_a_full_timeline(acme: Store) -> None:
     result = trace.trace_system(acme, "SYS-001", as_of=ACME_AS_OF)
     steps = [s.step for s in result.steps]

@@ -9,13 +9,15 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from mapper.errors import InputError
-from mapper.store import Store, open_store, store_location
 from mapper.tabular import csv_text
+
+if TYPE_CHECKING:  # the store (pyoxigraph, rdflib) loads when a command opens one
+    from mapper.store import Store
 
 app = typer.Typer(
     name="aims",
@@ -85,6 +87,7 @@ def opened(location: str | None) -> Iterator[Store]:
     """Open the store named on the command line / $AIMS_STORE and close it afterwards; its
     committed changes keep the stored findings current (mapper.rules.stored.keep_current)."""
     from mapper.rules.stored import keep_current  # the rules load only when a store opens
+    from mapper.store import open_store, store_location
 
     store = keep_current(open_store(store_location(location), wait=_wait["seconds"]))
     try:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rdflib import OWL, RDF, RDFS, Graph, URIRef
-from rdflib.namespace import SKOS
 
 from mapper import resources
 from mapper.cli.common import Format, StoreOption, TableFormat, app, opened, print_json, print_table
 from mapper.errors import InputError
+
+if TYPE_CHECKING:  # rdflib loads when a command runs, not for `aims --help`
+    from rdflib import Graph
 
 ontology_app = typer.Typer(
     name="ontology",
@@ -28,6 +29,8 @@ _AIMS = "https://aims-graph.org/ns#"
 
 
 def _read_turtle(files: list[Path]) -> Graph:
+    from rdflib import Graph
+
     graph = Graph()
     for path in files:
         if not path.is_file():
@@ -103,6 +106,9 @@ def terms_command(
 
     Example: aims ontology terms --format json
     """
+    from rdflib import OWL, RDF, RDFS, URIRef
+    from rdflib.namespace import SKOS
+
     graph = resources.ontology()
     kinds = {OWL.Class: "class", OWL.ObjectProperty: "object property",
              OWL.DatatypeProperty: "datatype property"}

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from mapper.cli.common import StoreOption, app, opened
-from mapper.store import store_location
 
 
 @app.command()
@@ -28,6 +27,8 @@ def init(
 
     Example: aims init ./.aims
     """
+    from mapper.store import store_location
+
     where = store_location(path or store)
     with opened(where) as opened_store:
         graphs = [g for g in opened_store.graphs() if not g.startswith("urn:aims:graph:")]

@@ -5,14 +5,14 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mapper.cli.common import StoreOption, app, opened, parse_date, print_json
-from mapper.rules.assessment import assess
-from mapper.runs import tasks as owner_tasks
-from mapper.runs.webhooks import default_db
+
+if TYPE_CHECKING:  # the assessment loads when a command runs, not for `aims --help`
+    from mapper.runs import tasks as owner_tasks
 
 tasks_app = typer.Typer(help="Owner tasks: every open finding, for the person it is routed to.",
                         no_args_is_help=False, invoke_without_command=True)
@@ -45,6 +45,10 @@ Person = Annotated[str | None, typer.Option("--person", help="Only this person's
 
 def _load(store: str | None, as_of: str | None, sla: str | None, log: Path | None,
           ) -> tuple[list[owner_tasks.Task], object]:
+    from mapper.rules.assessment import assess
+    from mapper.runs import tasks as owner_tasks
+    from mapper.runs.webhooks import default_db
+
     day = parse_date(as_of)
     levels = owner_tasks.parse_sla(sla)
     with opened(store) as opened_store:
@@ -72,6 +76,8 @@ def tasks_command(
     """
     if ctx.invoked_subcommand is not None:
         return
+    from mapper.runs import tasks as owner_tasks
+
     items, day = _load(store, as_of, sla, log)
     chosen = owner_tasks.select(items, person=person, overdue=overdue)
     if fmt is TaskFormat.json:
@@ -93,6 +99,8 @@ def digest_command(
 
     Example: aims tasks digest --person "Dana Reyes" --format html
     """
+    from mapper.runs import tasks as owner_tasks
+
     items, day = _load(store, as_of, sla, log)
     mails = owner_tasks.digest(owner_tasks.select(items, person=person), day)  # type: ignore[arg-type]
     if fmt is DigestFormat.json:

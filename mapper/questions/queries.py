@@ -23,7 +23,7 @@ import contextlib
 import difflib
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from functools import cache
@@ -81,6 +81,14 @@ class NamedQuery:
     columns: tuple[str, ...] = ()
     description: str = ""
     path: Path | None = field(default=None, compare=False)
+    remote: str | None = field(default=None, compare=False)
+    """The text sent to a remote store instead, from queries/remote/NAME.rq when that exists
+    (the same rows in a form Virtuoso can plan; see queries/README.md)."""
+
+    def text_for(self, kind: str) -> str:
+        """The SPARQL to send to a backend of `kind` (memory, embedded or remote)."""
+        sparql = self.remote if kind == "remote" and self.remote is not None else self.sparql
+        return for_backend(sparql, kind)
 
     def param(self, name: str) -> Param:
         """The parameter called `name`; InputError naming the known ones otherwise."""
@@ -199,11 +207,15 @@ def _parse_param(raw: object, body: str) -> Param:
 
 def load_query(path: Path) -> NamedQuery:
     """Parse one packaged .rq file; ResourceError naming the file when its header is bad."""
+    remote_path = path.parent / "remote" / path.name
     try:
-        return parse_query_text(path.read_text(encoding="utf-8"), source=str(path),
-                                expect_name=path.stem)
+        query = parse_query_text(path.read_text(encoding="utf-8"), source=str(path),
+                                 expect_name=path.stem)
+        if remote_path.is_file():  # packaged text, not parsed here (tests check it is a query)
+            query = replace(query, remote=remote_path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise ResourceError(f"{exc}", ref=str(path)) from None
+    return query
 
 
 @cache
@@ -373,7 +385,7 @@ def run(
     """
     query = get(name) if isinstance(name, str) else name
     bindings = bindings_for(query, params, today=today)
-    return store.query(for_backend(query.sparql, store.kind), bindings=bindings)
+    return store.query(query.text_for(store.kind), bindings=bindings)
 
 
 def check_read_only(sparql: str, *, source: str = "query") -> str:
@@ -475,7 +487,7 @@ def run_many(store: Store, name: str, nodes: Iterable[Node], *, variable: str = 
     for iri in iris:
         with contextlib.suppress(TermError):
             terms.append(sparql_iri(iri))
-    sparql = for_backend(get(name).sparql, store.kind)
+    sparql = get(name).text_for(store.kind)
     head, brace, tail = sparql.partition("WHERE {")
     if not brace:
         raise QueryError(f"query {name} has no 'WHERE {{' to bind ?{variable} in")

@@ -8,7 +8,9 @@ left out.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
@@ -20,6 +22,8 @@ from mapper.questions import queries
 from mapper.questions.queries import text
 from mapper.rules import catalogue
 from mapper.store import Store
+
+_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|^`\\]+$")
 
 GATES = ("intake", "risk", "release", "post-release")
 """The four lifecycle gates, in order."""
@@ -89,8 +93,31 @@ def find_system(store: Store, key: str, *, systems: list[dict[str, Any]] | None 
     the IRI's last segment (the scoped key, e.g. "dol-35" when two agencies both have a "35"),
     the label. NotFound (with the closest names) when nothing matches; InputError when several
     match equally (naming each one's scoped key, which tells them apart).
+
+    Without `systems`, the candidates are the systems whose IRI, identifier or label contains
+    the key (queries/systems-named.rq: every match above does) and the chosen one's row comes
+    from ai-systems bound to it, so a lookup does not read the whole inventory.
     """
-    rows = systems if systems is not None else inventory(store)
+    if systems is not None:
+        return _match(systems, key)
+    if _IRI.match(key.strip()):  # an IRI names one system at most, and beats every other match
+        with contextlib.suppress(InputError):
+            rows = queries.result_dicts(
+                queries.run(store, "ai-systems", {"system": URIRef(key.strip())}))
+            if rows:
+                return _match(rows, key)
+    candidates = queries.result_dicts(
+        queries.run(store, "systems-named", {"text": key.strip()}))
+    try:
+        hit = _match(candidates, key)
+    except NotFound:
+        return _match(inventory(store), key)  # raises NotFound with the closest names
+    rows = queries.result_dicts(queries.run(store, "ai-systems", {"system": URIRef(hit["system"])}))
+    return _match(rows, key)  # the same rule picks the same row of that system
+
+
+def _match(rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    """The row `key` names among `rows`, by the precedence of find_system."""
     wanted = key.strip()
     lowered = wanted.lower()
     for test in (

@@ -105,7 +105,7 @@ def _links(store: Store, nodes: Iterable[Node]) -> _Links:
     """
     wanted = {str(n) for n in nodes if isinstance(n, URIRef)}
     query = queries.get("responsible-person")
-    found = store.select_text(queries.for_backend(query.sparql, store.kind))
+    found = store.select_text(query.text_for(store.kind))
     rows: list[tuple[str | None, int, str, str, str]] = []
     systems: dict[str, set[str]] = defaultdict(set)
     for node, link, via, person in found:

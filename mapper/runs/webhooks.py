@@ -33,10 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from mapper.errors import InputError, NotFound
-from mapper.store import beside_store
 
 DB_ENV = "AIMS_WEBHOOKS"
 BACKOFF_ENV = "AIMS_WEBHOOK_BACKOFF"
@@ -62,6 +59,8 @@ def default_db(store: str | None = None) -> Path:
     >>> default_db("memory").name
     '.aims-webhooks.sqlite'
     """
+    from mapper.store import beside_store  # not at import: `aims --help` lists EVENTS
+
     return beside_store(store, "webhooks.sqlite", env=DB_ENV)
 
 
@@ -162,6 +161,8 @@ def deliver_due(path: Path, *, now: float | None = None, timeout: float = 10
             "SELECT o.id, o.event, o.body, o.attempts, s.url, s.secret FROM outbox o JOIN "
             "subscriptions s ON s.id = o.subscription WHERE o.status = 'pending' AND "
             "o.next_at <= ? ORDER BY o.created", (moment,)).fetchall()
+    import httpx  # only a delivery needs it (not `aims --help`)
+
     made = []
     for row in due:
         body = row["body"].encode()
