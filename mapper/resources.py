@@ -6,6 +6,7 @@ inside the package as mapper/_data/ (see setup.py).
 
 from __future__ import annotations
 
+import hashlib
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -67,3 +68,13 @@ def shapes() -> Graph:
 def query_files() -> list[Path]:
     """The .rq files of queries/, sorted by name."""
     return sorted(data_dir("queries").glob("*.rq"))
+
+
+@cache
+def ontology_digest() -> str:
+    """SHA-256 of the ontology's files (names and bytes): the same in every process, unlike a
+    serialisation of the parsed graph (blank-node labels and set order vary per process)."""
+    digest = hashlib.sha256()
+    for path in sorted(data_dir("ontology").glob("*.ttl")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()

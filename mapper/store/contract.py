@@ -209,9 +209,7 @@ class Store(ABC):
 
     def ensure_ontology(self) -> None:
         """Load ontology/ into its graph when missing or out of date (compared by hash)."""
-        onto = resources.ontology()
-        data = onto.serialize(format="nt", encoding="utf-8")
-        digest = hashlib.sha256(data).hexdigest()
+        digest = resources.ontology_digest()
         # Constants only, so no binding (and no parse) is needed on every store open.
         hash_iri = sparql_iri(str(_ONTOLOGY_HASH))
         found = self.query(
@@ -220,6 +218,7 @@ class Store(ABC):
             return
         self.drop_graph(resources.ONTOLOGY_GRAPH)
         self.drop_graph(META_GRAPH)
+        onto = resources.ontology()
         quads: list[Quad] = [(s, p, o, resources.ONTOLOGY_GRAPH) for s, p, o in onto]
         quads.append((_ONTOLOGY_HASH, _ONTOLOGY_HASH, Literal(digest), META_GRAPH))
         self.add_quads(quads)

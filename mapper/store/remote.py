@@ -23,17 +23,21 @@ What the server must provide, and what this backend cannot promise:
   and Amazon Neptune. Apache Jena Fuseki needs `tdb2:unionDefaultGraph true` on the dataset.
   A server's own system graphs (Virtuoso keeps its schema, OWL and DAV graphs) are then visible
   to queries too; `graphs()`, `quads()` and `to_graph()` leave them out (see SYSTEM_GRAPHS).
-- **Atomicity is per HTTP request.** A remote endpoint has no transaction spanning requests.
-  `add_quads` sends one update request when the batch fits in `AIMS_STORE_CHUNK` triples. A
-  larger batch is first written to private staging graphs (`urn:aims:staging:...`, through the
-  Graph Store Protocol when configured, else in chunks), then one final update request
-  `ADD`s each staging graph to its target and drops it. A batch that goes into one graph (an
-  ingest batch) thus appears in one `ADD` operation. Caveat, measured on Virtuoso 7.2: a
-  request with several operations is not rolled back when a later one fails
-  (`INSERT DATA {...} ; LOAD <unreachable>` kept the insert), so a batch spread over several
-  graphs becomes visible graph by graph, within the one request. If the client dies before the
-  final request, staging graphs are left behind (never visible in `graphs()`;
-  `drop_staging()` removes them); on an error they are dropped. A failed single-chunk write
+- **A batch lands whole or not at all, with recovery on open.** `add_quads` sends one update
+  request when the batch fits in `AIMS_STORE_CHUNK` triples. A larger batch (or one over several
+  graphs, such as an ingest batch and its provenance) is first written to private staging graphs
+  (`urn:aims:staging:RUN:N`, through the Graph Store Protocol when configured, else in chunks);
+  the run's plan graph (`...:RUN:plan`) records when it started and, once every triple is on the
+  server, which staging graph goes where (the completion mark). One final request then `ADD`s
+  each staging graph to its target and drops the staging graphs and the plan. Every open
+  (`recover_staging`) finishes a marked run a dead client left (ADD is a set union, so
+  repeating a half-applied move is harmless) and drops an unmarked run older than
+  $AIMS_STORE_STAGING_TTL seconds (default 3600, so a live writer's staging is left alone);
+  tests/test_remote_atomic.py kills the client before and after the mark and by SIGKILL.
+  Caveat, measured on Virtuoso 7.2: a request with several operations is not rolled back when a
+  later one fails, and a reader may see the final request's graphs appear one by one (data
+  before its provenance: the batch is then listed once the request ends). Staging graphs are
+  never visible in `graphs()`; `drop_staging()` removes every one. A failed single-chunk write
   leaves nothing (the server rejects the whole request at parse time).
 - **Blank nodes** get fresh identities on the server (SPARQL Update semantics). Triples that
   share a blank node (within one graph) are always sent in the same request, so a batch keeps
@@ -56,6 +60,7 @@ import contextlib
 import json
 import os
 import re
+import time
 import uuid
 from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -67,7 +72,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Identifier, Node
 
 from mapper.errors import QueryError, StoreUnavailable
-from mapper.store.contract import Quad, QueryResult, Store
+from mapper.store.contract import FAULT_ENV, Quad, QueryResult, Store
 from mapper.store.sparql import bind_values
 from mapper.store.terms import from_ox, sparql_iri, sparql_term
 
@@ -75,6 +80,8 @@ _XSD = "http://www.w3.org/2001/XMLSchema#"
 _XSD_STRING = _XSD + "string"
 _XSD_BOOLEAN = _XSD + "boolean"
 _STAGING = "urn:aims:staging:"
+_STARTED = "urn:aims:staging#started"
+_MOVE_TO = "urn:aims:staging#moveTo"
 
 SYSTEM_GRAPHS: tuple[str, ...] = (
     "http://www.openlinksw.com/schemas/virtrdf#",
@@ -183,6 +190,16 @@ class _AutoAuth(httpx.Auth):
         yield from chosen.sync_auth_flow(request)
 
 
+def _float_setting(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise StoreUnavailable(f"${name} must be a number of seconds, not {raw!r}") from exc
+
+
 def _int_setting(name: str, default: int) -> int:
     raw = os.environ.get(name)
     if not raw:
@@ -244,6 +261,7 @@ class RemoteStore(Store):
         self._origin = f"{parts.scheme}://{parts.netloc}/"
         if ensure_ontology:
             self.ensure_ontology()
+            self.recover_staging()
 
     @classmethod
     def from_settings(cls, url: str, *, ensure_ontology: bool = True) -> RemoteStore:
@@ -401,24 +419,48 @@ class RemoteStore(Store):
         self._staged_add(by_graph)
 
     def _staged_add(self, by_graph: Mapping[str, Sequence[tuple[Node, Node, Node]]]) -> None:
+        """Stage every graph privately, mark the run staged, then move it in one request.
+
+        The run's plan graph (`urn:aims:staging:RUN:plan`) says when it started and, once every
+        triple is on the server, that it is staged: the completion marker `recover_staging`
+        reads on the next open. Staged runs are moved forward (ADD is a set union, so a move
+        repeated after a half-applied request changes nothing), unstaged ones dropped.
+        """
         run = uuid.uuid4().hex
+        plan = f"{_STAGING}{run}:plan"
         staging = {g: f"{_STAGING}{run}:{n}" for n, g in enumerate(by_graph)}
         try:
+            self.update(f"INSERT DATA {{ GRAPH {_iri(plan)} {{ {_iri(plan)} {_iri(_STARTED)} "
+                        f"{sparql_term(Literal(int(time.time())))} }} }}")
             for graph, triples in by_graph.items():
                 if self.gsp_url:
                     self._gsp_post(staging[graph], triples)
                 else:
                     for part in _chunks(triples, self.chunk):
                         self.update(_insert({staging[graph]: part}))
-            moves = [f"ADD {_iri(staging[g])} TO {_iri(g)}" for g in by_graph]
-            drops = [f"DROP SILENT GRAPH {_iri(staging[g])}" for g in by_graph]
-            self.update(" ;\n".join(moves + drops))
+            if os.environ.get(FAULT_ENV) == "remote-staged":
+                os._exit(70)  # noqa: SLF001 - dies before the marker: the run must vanish
+            moves = "\n".join(f"{_iri(s)} {_iri(_MOVE_TO)} {_iri(g)} ." for g, s in staging.items())
+            self.update(f"INSERT DATA {{ GRAPH {_iri(plan)} {{\n{moves}\n}} }}")
         except BaseException:
-            for graph in staging.values():
-                # the original error matters more; drop_staging() cleans up later
-                with contextlib.suppress(StoreUnavailable, QueryError):
-                    self.drop_graph(graph)
+            self._drop_run([*staging.values(), plan])
             raise
+        if os.environ.get(FAULT_ENV) == "remote-marked":
+            os._exit(70)  # noqa: SLF001 - dies after the marker: the run must land whole
+        self._move(plan, staging.items())
+
+    def _move(self, plan: str, moves: Iterable[tuple[str, str]]) -> None:
+        """The one request that makes a staged run visible: every ADD, then the drops."""
+        pairs = list(moves)
+        ops = [f"ADD SILENT {_iri(s)} TO {_iri(g)}" for g, s in pairs]
+        ops += [f"DROP SILENT GRAPH {_iri(s)}" for _, s in pairs]
+        self.update(" ;\n".join([*ops, f"DROP SILENT GRAPH {_iri(plan)}"]))
+
+    def _drop_run(self, graphs: Iterable[str]) -> None:
+        for graph in graphs:
+            # the original error matters more; recover_staging() cleans up later
+            with contextlib.suppress(StoreUnavailable, QueryError):
+                self.drop_graph(graph)
 
     def _gsp_post(self, graph: str, triples: Sequence[tuple[Node, Node, Node]]) -> None:
         assert self.gsp_url
@@ -461,8 +503,43 @@ class RemoteStore(Store):
     def graphs(self) -> list[str]:
         return sorted(g for g in self._all_graphs() if self._is_data_graph(g))
 
+    def recover_staging(self, *, older_than: float | None = None) -> dict[str, list[str]]:
+        """Finish or undo the staged writes a dead client left (run on every open: one query
+        over the plans' `started` marks when there is nothing to do).
+
+        A run marked staged is moved into its graphs (its batch lands whole); a run without
+        the mark that started more than `older_than` seconds ago (default
+        $AIMS_STORE_STAGING_TTL, 3600, so a writer still staging a large batch is left alone)
+        is dropped. Returns {"moved": [target graphs], "dropped": [staging graphs]}.
+        """
+        _, rows, _ = self._rows(
+            f"SELECT ?plan ?t WHERE {{ GRAPH ?plan {{ ?plan {_iri(_STARTED)} ?t }} }}")
+        if not rows:
+            return {"moved": [], "dropped": []}
+        ttl = older_than if older_than is not None else _float_setting(
+            "AIMS_STORE_STAGING_TTL", 3600.0)
+        started = {str(plan): float(str(t)) for plan, t in rows}
+        _, pairs, _ = self._rows(
+            f"SELECT ?plan ?s ?g WHERE {{ GRAPH ?plan {{ ?s {_iri(_MOVE_TO)} ?g }} }}")
+        moves: dict[str, list[tuple[str, str]]] = {}
+        for plan_of_row, staged, target in pairs:
+            moves.setdefault(str(plan_of_row), []).append((str(target), str(staged)))
+        moved: list[str] = []
+        for name, planned in moves.items():
+            self._move(name, planned)
+            moved.extend(g for g, _ in planned)
+        stale = {plan for plan, t in started.items()
+                 if plan not in moves and time.time() - t >= ttl}
+        dropped: list[str] = []
+        if stale:
+            for name in self._all_graphs():
+                if name.startswith(_STAGING) and _plan_of(name) in stale:
+                    self.drop_graph(name)
+                    dropped.append(name)
+        return {"moved": sorted(moved), "dropped": sorted(dropped)}
+
     def drop_staging(self) -> list[str]:
-        """Drop staging graphs left by an interrupted add_quads; returns their names."""
+        """Drop every staging graph (finished or not); returns their names."""
         left = [g for g in self._all_graphs() if g.startswith(_STAGING)]
         for graph in left:
             self.drop_graph(graph)
@@ -516,6 +593,11 @@ class RemoteStore(Store):
 
     def close(self) -> None:
         self._client.close()
+
+
+def _plan_of(staging: str) -> str:
+    """The plan graph of a staging graph (`urn:aims:staging:RUN:N` -> `...:RUN:plan`)."""
+    return staging.rsplit(":", 1)[0] + ":plan"
 
 
 def _chunks(
