@@ -61,3 +61,26 @@ def test_schemathesis_every_check_passes(demo_server: LiveServer, role: str) -> 
     assert selected == total - excluded == len(names) - excluded  # every other route was run
     # the server survived the run
     assert httpx.get(f"{demo_server.url}/healthz").status_code == 200
+
+
+def test_ingest_links_to_the_batch_it_made(demo_server: LiveServer) -> None:
+    """The links the stateful phase follows name operations that exist, with a parameter the
+    answer really carries (a renamed route or answer field fails here, not silently there)."""
+    spec = httpx.get(f"{demo_server.url}/openapi.json").json()
+    ids = {op["operationId"]: (path, op) for path, ops in spec["paths"].items()
+           for op in ops.values() if isinstance(op, dict) and "operationId" in op}
+    links = spec["paths"]["/v1/ingest"]["post"]["responses"]["200"]["links"]
+    assert set(links) == {"GetBatch", "DeleteBatch"}
+    answer = httpx.post(f"{demo_server.url}/v1/ingest", params={"filename": "link.ttl"},
+                        content=b"<urn:x:a> <urn:x:p> \"1\" .",
+                        headers=auth(demo_server.keys["contributor"])
+                        | {"Content-Type": "text/turtle"}, timeout=60).json()
+    for link in links.values():
+        path, op = ids[link["operationId"]]
+        assert {p["name"] for p in op["parameters"] if p["in"] == "path"} == set(
+            link["parameters"])
+        [(name, expression)] = link["parameters"].items()
+        value = answer["batches"][0][expression.rsplit("/", 1)[-1]]
+        got = httpx.get(f"{demo_server.url}{path.replace('{' + name + '}', value)}",
+                        headers=auth(demo_server.keys["reader"]), timeout=30)
+        assert got.status_code == 200, got.text

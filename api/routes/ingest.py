@@ -256,8 +256,22 @@ def _as_of(value: object) -> date:
         raise InputError(f"as_of {value!r} is not a date; write YYYY-MM-DD", ref="as_of") from None
 
 
+# OpenAPI links: what a client (and schemathesis's stateful phase) can do next with a batch
+_BATCH_OF_ANSWER = {"batch_id": "$response.body#/batches/0/batch"}
+_LINKS = {
+    "GetBatch": {"operationId": "get_batch_v1_batches__batch_id__get",
+                 "parameters": _BATCH_OF_ANSWER,
+                 "description": "The batch the upload made (its provenance and counts)."},
+    "DeleteBatch": {"operationId": "delete_batch_v1_batches__batch_id__delete",
+                    "parameters": _BATCH_OF_ANSWER,
+                    "description": "Undo the upload (admin)."},
+}
+
+
 @router.post("/ingest", response_model=IngestAnswer, summary="Ingest records, get the verdict",
-             description=_DESCRIPTION, openapi_extra={"requestBody": _BODY})
+             description=_DESCRIPTION, openapi_extra={"requestBody": _BODY},
+             responses={200: {"description": "The batches written and the verdict.",
+                              "links": _LINKS}})
 async def ingest_records(
     request: Request, state: StateDep, who: Contributor,
     filename: Annotated[str | None, Query(
