@@ -319,6 +319,21 @@ def _map_grids(source: str, grids: list[Grid], mapping: Mapping, out: Path, *,
                     + f"{len(unknown)} column(s) not in mapping {mapping.name}, not loaded: "
                     + shown + ("; ..." if len(unknown) > 8 else "")
                 )
+            absent = hfit.absent()
+            if absent:
+                where = f"[{grid.sheet}] " if grid.sheet and not single else ""
+                labels = [repr(c.label) for c in absent]
+                if mapping.strict:
+                    raise InputError(
+                        f"{source}: {where}mapping {mapping.name!r} is strict and "
+                        f"{len(labels)} declared column(s) match no header: "
+                        f"{', '.join(labels[:12])}{', ...' if len(labels) > 12 else ''}; "
+                        "rename the header, add its spelling to the column's aliases, or "
+                        "drop `strict: true`")
+                warnings.append(
+                    f"{where}{len(labels)} column(s) of mapping {mapping.name} match no "
+                    f"header, nothing read from them: {'; '.join(labels[:12])}"
+                    + ("; ..." if len(labels) > 12 else ""))
             applier = Applier(mapping, table, hfit.index, spool, lenient=lenient,
                               sheet=grid.sheet if not single else None, scope=scope,
                               timezone=timezone)

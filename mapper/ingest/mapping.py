@@ -19,6 +19,7 @@ found in the same pass and reported once for its whole group.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
@@ -206,8 +207,10 @@ class Node:
 @dataclass
 class Column:
     name: str
-    headers: list[str]  # norm_header forms, the name included
+    headers: list[str]  # norm_header forms, the name and the aliases included
     required: bool = False
+    occurrence: int = 1  # which of several columns with the same header (duplicates)
+    heads: list[str] = field(default_factory=list)  # the headers without a trailing tail
     label: str = ""  # the header a template writes
     allowed: list[str] = field(default_factory=list)  # for a template's validation list
     note: str = ""
@@ -225,10 +228,15 @@ class Table:
     skip_reason: str = "skipped by the mapping"
     title: str = ""
     iri_column: str | None = None  # a column holding the record's own IRI (optional)
+    lookups: tuple[dict[tuple[str, int], str], dict[str, list[str]]] = field(
+        init=False, repr=False, compare=False)
     scoped_by: str | None = None
     """The column naming the organisation a key is unique within (e.g. agency): a row
     without it is scoped by the mapping's or the command line's `scope`, or refused when its
     key could collide (see `could_collide`)."""
+
+    def __post_init__(self) -> None:
+        self.lookups = _lookups(self)
 
     def key_text(self) -> str:
         return " or ".join(
@@ -253,6 +261,9 @@ class Mapping:
     """The organisation the file's keys are unique within (mapping `scope:`)."""
     timezone: str | None = None
     """The zone of timestamps written without one (mapping `timezone:`)."""
+    strict: bool = False
+    """A declared column that matches no header is an error (mapping `strict: true`), not a
+    warning."""
 
 
 # --- loading ---------------------------------------------------------------------------------
@@ -336,6 +347,7 @@ class _Builder:
             date_order=order, nulls=self.nulls, tables=tables, path=self.path,
             scope=str(self.data["scope"]) if self.data.get("scope") else None,
             timezone=self._zone(self.data.get("timezone")),
+            strict=bool(self.data.get("strict", False)),
         )
 
     def _zone(self, name: Any) -> str | None:
@@ -394,11 +406,23 @@ class _Builder:
             cspec = cspec or {}
             if isinstance(cspec, str):
                 cspec = {"headers": [cspec]}
+            if not isinstance(cspec, dict):
+                raise self.fail(f"table {tname!r} column {cname!r}: give its headers, "
+                                "e.g. {headers: [Name], aliases: [Title]}")
             headers = [str(h) for h in cspec.get("headers", [])]
+            aliases = [str(h) for h in cspec.get("aliases", [])]
             label = str(cspec.get("label") or (headers[0] if headers else cname))
-            normed = list(dict.fromkeys(V.norm_header(h) for h in [cname, label, *headers]))
+            normed = list(dict.fromkeys(V.norm_header(h)
+                                        for h in [cname, label, *headers, *aliases]))
+            occurrence = cspec.get("occurrence", 1)
+            if not isinstance(occurrence, int) or isinstance(occurrence, bool) or occurrence < 1:
+                raise self.fail(f"table {tname!r} column {cname!r}: occurrence is 1, 2, ... "
+                                "(the n-th column with that header)")
             out[cname] = Column(
                 name=cname, headers=normed, required=bool(cspec.get("required", False)),
+                occurrence=occurrence,
+                heads=list(dict.fromkeys(head for h in [label, *headers, *aliases]
+                                         for head in V.header_heads(h))),
                 label=label, allowed=[str(a) for a in cspec.get("allowed", [])],
                 note=str(cspec.get("note", "")),
             )
@@ -560,12 +584,14 @@ class _Builder:
 
 @dataclass
 class Fit:
-    """How a header row fits a table: column -> cell index, what is missing, what is unused."""
+    """How a header row fits a table: column -> cell index, what is missing, what is unused,
+    which columns were matched without a header's tail (header -> column)."""
 
     table: Table
     index: dict[str, int]
     missing: list[str]
     unused: list[str]
+    by_head: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -577,26 +603,64 @@ class Fit:
     def score(self) -> int:
         return len(self.index)
 
+    def absent(self) -> list[Column]:
+        """Declared columns that matched no header (the own-IRI column is optional)."""
+        return [c for c in self.table.columns.values()
+                if c.name not in self.index and c.name != self.table.iri_column]
 
-def fit(table: Table, header: list[Any]) -> Fit:
-    """Match a header row (cells) against a table's columns."""
-    lookup: dict[str, str] = {}
+
+def _lookups(table: Table) -> tuple[dict[tuple[str, int], str], dict[str, list[str]]]:
+    """(header form, occurrence) -> column, and header-without-tail form -> columns."""
+    exact: dict[tuple[str, int], str] = {}
+    heads: dict[str, list[str]] = {}
     for col in table.columns.values():
         for h in col.headers:
-            lookup.setdefault(h, col.name)
+            exact.setdefault((h, col.occurrence), col.name)
+            if col.occurrence == 1:
+                heads.setdefault(h, []).append(col.name)
+        if col.occurrence == 1:
+            for head in col.heads:
+                heads.setdefault(head, []).append(col.name)
+    return exact, heads
+
+
+def fit(table: Table, header: list[Any]) -> Fit:
+    """Match a header row (cells) against a table's columns.
+
+    A header matches a column when its `norm_header` form is one of the column's (case,
+    spacing and punctuation aside); the n-th of several equal headers matches the column of
+    that `occurrence`. Headers left over then match, one to one, a column whose header is the
+    same once a trailing tail is cut from either ("... use case? Practice: ..."), when that
+    is not ambiguous.
+    """
+    exact, heads = table.lookups
     index: dict[str, int] = {}
-    unused: list[str] = []
+    seen: dict[str, int] = {}
+    left: list[tuple[int, str, str]] = []
     for i, cell in enumerate(header):
         label = V.text(cell)
         if label is None:
             continue
-        name = lookup.get(V.norm_header(label))
+        form = V.norm_header(label)
+        seen[form] = n = seen.get(form, 0) + 1
+        name = exact.get((form, n))
         if name is None or name in index:
-            unused.append(label)
+            left.append((i, label, form))
             continue
         index[name] = i
+    unused: list[str] = []
+    by_head: dict[str, str] = {}
+    for i, label, form in left:
+        names = {n for key in [form, *V.header_heads(label)] for n in heads.get(key, [])
+                 if n not in index}
+        if len(names) != 1:
+            unused.append(label)
+            continue
+        name = names.pop()
+        index[name] = i
+        by_head[label] = name
     missing = [c.name for c in table.columns.values() if c.required and c.name not in index]
-    return Fit(table=table, index=index, missing=missing, unused=unused)
+    return Fit(table=table, index=index, missing=missing, unused=unused, by_head=by_head)
 
 
 def describe_columns(table: Table) -> str:
@@ -678,6 +742,8 @@ class TableResult:
     """The row each loaded record came from (record IRI -> first row)."""
     unscoped: list[tuple[int, str]] = field(default_factory=list)
     """Rows whose key could collide with another organisation's and that nothing scopes."""
+    unknown: dict[str, Counter[str]] = field(default_factory=dict)
+    """Column -> the values its value map does not know (left out), with their counts."""
 
     def note(self, column: str, message: str, row: int) -> None:
         note = self.notes.setdefault((column, message), _Note())
@@ -694,6 +760,11 @@ class TableResult:
                 ", ..." if note.count > SHOWN_ROWS else "")
             col = f"{column}: " if column else ""
             out.append(f"{prefix}{col}{note.count} row(s) {message} (rows {shown})")
+        for column, counts in self.unknown.items():
+            shown = ", ".join(f"{v!r} ({n})" for v, n in counts.most_common(SHOWN_ROWS))
+            more = f" and {len(counts) - SHOWN_ROWS} more" if len(counts) > SHOWN_ROWS else ""
+            out.append(f"{prefix}{column}: {counts.total()} value(s) the mapping does not know, "
+                       f"left out: {shown}{more}")
         return out
 
 
@@ -877,8 +948,7 @@ class Applier:
                     raise _RowError(prop.column, value,
                                     f"unknown value; expected {prop.map.allowed()}")
                 if prop.map.unknown == "warn":
-                    self.result.note(prop.column, "had values the mapping does not know; left out",
-                                     rownum)
+                    self.result.unknown.setdefault(prop.column, Counter())[value[:80]] += 1
                 return None
             if target.startswith("<") and not kept:
                 return target
