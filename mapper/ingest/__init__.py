@@ -41,6 +41,8 @@ from mapper.ingest import batches as B
 from mapper.ingest.conflicts import MODES, Conflict, replace_update, row_lines
 from mapper.ingest.conflicts import find as find_overlap
 from mapper.ingest.limits import SHUTDOWN, IngestCancelled, LimitExceeded, Limits
+from mapper.ingest.lookups import Wants
+from mapper.ingest.lookups import resolve as resolve_lookups
 from mapper.ingest.mapping import (
     Applier,
     Fit,
@@ -162,6 +164,7 @@ class _Prepared:
     media: str
     sheet: str | None = None
     rows: dict[str, int] = field(default_factory=dict)  # record IRI -> source row
+    wants: Wants = field(default_factory=Wants)  # values looked up when committed
 
 
 def _header_fit(table: Table, grid: Grid) -> tuple[Fit, int] | None:
@@ -253,6 +256,7 @@ class _Mapped:
     warnings: list[str]
     sheets: list[str]
     rows: dict[str, int] = field(default_factory=dict)
+    wants: Wants = field(default_factory=Wants)
 
 
 def _map_grids(source: str, grids: list[Grid], mapping: Mapping, out: Path, *,
@@ -364,7 +368,7 @@ def _map_grids(source: str, grids: list[Grid], mapping: Mapping, out: Path, *,
     finally:
         stop()
         spool.close()
-    return _Mapped(triples, read, loaded, rejected, warnings, sheets, rows)
+    return _Mapped(triples, read, loaded, rejected, warnings, sheets, rows, spool.wants)
 
 
 def _unscoped(source: str, mapping: Mapping, table: Table, rows: list[tuple[int, str]]
@@ -457,7 +461,8 @@ def _prepare(path: Path, folder: Path, *, mapping_arg: str | Path | None, sheet:
     base.triples = mapped.triples
     base.rejected = [r.as_dict() for r in mapped.rejected]
     mapping_sha = hashlib.sha256(mapping.path.read_bytes()).hexdigest()
-    return _Prepared(base, out, mapped.rejected, mapping_sha, media, sheet, mapped.rows)
+    return _Prepared(base, out, mapped.rejected, mapping_sha, media, sheet, mapped.rows,
+                     mapped.wants)
 
 
 def _abort(prepared: list[_Prepared]) -> None:
@@ -665,6 +670,7 @@ def commit(store: Store, preparation: Preparation, *, actor: str | None = None,
         raise InputError(f"--on-conflict {on_conflict}: use one of {', '.join(MODES)}")
     B.recover(store)
     who = actor or default_actor()
+    _lookups(store, preparation)
     if on_conflict == "fail":  # refuse before anything is written
         _refuse([c for p in preparation.prepared for c in _overlap(store, p, on_conflict)],
                 [])
@@ -676,6 +682,24 @@ def commit(store: Store, preparation: Preparation, *, actor: str | None = None,
         results.append(_commit(store, p, actor=who, started=preparation.started,
                                replace=found if on_conflict == "replace" else None))
     return results
+
+
+def _lookups(store: Store, preparation: Preparation) -> None:
+    """Resolve every file's lookups in the store before anything is written (lookups.py)."""
+    problems: list[str] = []
+    for p in preparation.prepared:
+        if not p.wants.items or p.result.status != "loaded":
+            continue
+        done = resolve_lookups(store, p.wants, p.triples, p.result.source)
+        problems.extend(done.problems)
+        p.result.warnings.extend(done.warnings)
+        p.result.triples -= done.dropped
+        p.wants = Wants()  # resolved: a second commit of the same preparation has none
+    if problems:
+        raise InputError(f"{len(problems)} looked-up value(s) name no single node; nothing "
+                         "was loaded:\n  " + "\n  ".join(problems[:25])
+                         + (f"\n  ... and {len(problems) - 25} more" if len(problems) > 25
+                            else ""))
 
 
 def _refuse(conflicts: list[Conflict], written: list[BatchResult]) -> None:

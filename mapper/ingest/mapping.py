@@ -32,6 +32,7 @@ import yaml
 
 from mapper.errors import InputError, NotFound
 from mapper.ingest import values as V
+from mapper.ingest.lookups import Wants
 from mapper.vocab import AIMS, ISO_TERMS
 
 MAPPINGS_DIR = Path(__file__).with_name("mappings")
@@ -190,6 +191,9 @@ class Prop:
     partial: bool = False
     prefix: str | None = None  # for type iri: a CURIE prefix such as "iso:"
     fallback: Prop | None = None  # `else:` used when this one gives no value
+    lookup_by: str | None = None  # `lookup: {by, class}`: an existing node's IRI (lookups.py)
+    lookup_class: str | None = None
+    lookup_missing: str = "error"  # or "warn"
 
 
 @dataclass
@@ -513,6 +517,19 @@ class _Builder:
             raise self.fail(f"{where}: invalid must be error or warn")
         if "else" in spec:
             prop.fallback = self._prop(pred, spec["else"], columns, f"{where} > else")
+        if "lookup" in spec:
+            look = spec["lookup"]
+            if not isinstance(look, dict) or "by" not in look or prop.column is None:
+                raise self.fail(f"{where}: lookup is {{by: PREDICATE, class: CLASS}} on a "
+                                "column property")
+            if prop.ref is not None or prop.map is not None or prop.type != "string":
+                raise self.fail(f"{where}: lookup cannot be combined with ref, map or type")
+            prop.lookup_by = expand(str(look["by"]), where=where)
+            if look.get("class"):
+                prop.lookup_class = expand(str(look["class"]), where=where)
+            prop.lookup_missing = str(look.get("missing", "error"))
+            if prop.lookup_missing not in ("error", "warn"):
+                raise self.fail(f"{where}: lookup missing must be error or warn")
         return prop
 
     def _table(self, spec: Any) -> Table:
@@ -702,6 +719,26 @@ class Rejected:
         return f"{where}, row {self.row}, column {self.column}:{value} {self.reason}"
 
 
+_OPTIONAL_PART = re.compile(r"\[([^\[\]]*{\w+}[^\[\]]*)\]")
+_PLACEHOLDER = re.compile(r"{(\w+)}")
+
+
+def fill_template(template: str, value: Any) -> str:
+    """A template filled from `value(column)`: a part in square brackets that names a column
+    vanishes when any column it names is empty; brackets without a column stay as written.
+
+    >>> row = {"basis": None, "register": "R-7"}.get
+    >>> fill_template("[Legal basis: {basis}. ]Register: {register} [x]", row)
+    'Register: R-7 [x]'
+    """
+    def part(m: re.Match[str]) -> str:
+        names = _PLACEHOLDER.findall(m[1])
+        return m[1] if all(value(n) for n in names) else ""
+
+    text = _OPTIONAL_PART.sub(part, template)
+    return " ".join(_PLACEHOLDER.sub(lambda m: value(m[1]) or "", text).split())
+
+
 def rejected_rows(rejected: Iterable[Rejected]) -> int:
     """How many rows a list of problems covers (a row with two problems counts once).
 
@@ -788,6 +825,8 @@ class Spool:
         """Rows given up after they were spooled (their key turned out duplicated)."""
         self.merge: set[int] = set()
         """Rows whose lines may repeat another row's (a merged key): deduplicated."""
+        self.wants = Wants()
+        """Values looked up in the store when the batch is committed (lookups.py)."""
 
     def add(self, lines: Iterable[str]) -> int:
         """Spool one row's lines ("<s> <p> o", shared ones prefixed with NUL); its number."""
@@ -907,8 +946,8 @@ class Applier:
         if prop.constant is not None:
             return [prop.constant]
         if prop.template is not None:
-            filled = re.sub(r"{(\w+)}", lambda m: self._text(row, m[1]) or "", prop.template)
-            return [literal(" ".join(filled.split()))]
+            filled = fill_template(prop.template, lambda name: self._text(row, name))
+            return [literal(filled)] if filled else []
         if prop.node is not None:
             return [nodes[prop.node]] if prop.node in nodes else []
         assert prop.column is not None
@@ -938,6 +977,9 @@ class Applier:
     def _term(self, prop: Prop, raw: V.Cell, rownum: int) -> str | None:
         assert prop.column is not None
         value = V.text(raw) or ""
+        if prop.lookup_by is not None:
+            return self.spool.wants.ask(prop.lookup_by, prop.lookup_class, value, prop.column,
+                                        prop.lookup_missing, rownum)
         kept = False
         if prop.map is not None:
             target = prop.map.lookup(value)
