@@ -44,7 +44,8 @@ def ingest(
     )] = False,
     lenient: Annotated[bool, typer.Option(
         "--lenient", help="Load a typed value that is not of its type (a number that is not "
-        "a number, a date that is not a date) as written, with a warning, instead of refusing."
+        "a number, a date that is not a date), or an RDF term in the aims: namespace that the "
+        "ontology does not define, as written, with a warning, instead of refusing."
     )] = False,
     actor: Annotated[str | None, typer.Option(
         "--actor", help="Who ingests (recorded as prov:wasAssociatedWith); default: login name."

@@ -101,6 +101,9 @@ class BatchResult:
     """Records that land on a node another batch already describes."""
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     """Single-valued properties given another value by another batch (see conflicts.py)."""
+    merged_with: list[dict[str, Any]] = field(default_factory=list)
+    """The other batches that already describe this batch's records (source, graph,
+    records): this batch adds facts to nodes they own."""
     replaced: str | None = None
     delta: Delta | None = field(default=None, repr=False, compare=False)
     """The incremental re-validation this batch caused (only when findings are stored)."""
@@ -113,7 +116,8 @@ class BatchResult:
             "source": self.source, "sha256": self.sha256, "format": self.format,
             "mapping": self.mapping, "encoding": self.encoding, "sheets": self.sheets,
             "rows_read": self.rows_read, "replaced": self.replaced, "graph": self.graph,
-            "merged": self.merged, "conflicts": len(self.conflicts),
+            "merged": self.merged, "merged_with": self.merged_with,
+            "conflicts": len(self.conflicts),
             "conflict_details": self.conflicts,
         }
 
@@ -594,7 +598,12 @@ def _overlap(store: Store, p: _Prepared, on_conflict: str) -> list[Conflict]:
     found = find_overlap(store, p.triples, source=res.source, rows=p.rows,
                          exclude=[current.graph] if current else [])
     res.merged = found.merged
+    res.merged_with = found.owners
     res.conflicts = [c.as_dict() for c in found.conflicts]
+    if found.owners:
+        shown = ", ".join(f"{o['records']} described by {o['source']}" for o in found.owners[:5])
+        res.warnings.append(f"{found.merged} record(s) add facts to nodes other batches already "
+                            f"describe: {shown}" + (" ..." if len(found.owners) > 5 else ""))
     if found.conflicts and on_conflict != "fail":
         verb = "replaced" if on_conflict == "replace" else "kept both values"
         res.warnings.append(f"{len(found.conflicts)} conflict(s) with other batches ({verb}; "
