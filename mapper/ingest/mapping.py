@@ -32,6 +32,7 @@ import yaml
 
 from mapper.errors import InputError, NotFound
 from mapper.ingest import values as V
+from mapper.ingest.conflicts import single_valued
 from mapper.ingest.lookups import Wants
 from mapper.vocab import AIMS, ISO_TERMS
 
@@ -827,10 +828,17 @@ class Spool:
         """Rows whose lines may repeat another row's (a merged key): deduplicated."""
         self.wants = Wants()
         """Values looked up in the store when the batch is committed (lookups.py)."""
+        self.row_of: list[int] = [0]
+        """The source row of each spooled row (by spool number)."""
+        self.inner: list[tuple[str, str, str, int, str, int]] = []
+        """Conflicts within the file: rows merged on one key that give a single-valued
+        property two values (subject, predicate, first value, its row, other value, its
+        row)."""
 
-    def add(self, lines: Iterable[str]) -> int:
+    def add(self, lines: Iterable[str], row: int = 0) -> int:
         """Spool one row's lines ("<s> <p> o", shared ones prefixed with NUL); its number."""
         self.seq += 1
+        self.row_of.append(row)
         prefix = f"{self.seq} "
         self._file.writelines(prefix + line + "\n" for line in lines)
         return self.seq
@@ -839,6 +847,7 @@ class Spool:
         """Write the kept lines as N-Triples to `out` (binary); the number of triples."""
         self._file.seek(0)
         seen: set[str] = set()
+        single: dict[tuple[str, str], tuple[str, int]] = {}
         count = 0
         drop, merge = self.drop, self.merge
         buffer: list[str] = []
@@ -856,6 +865,7 @@ class Spool:
                 if line in seen:
                     continue
                 seen.add(line)
+                self._single(line, seq, single)
             buffer.append(line[:-1] + " .\n")
             count += 1
             if len(buffer) >= 10_000:
@@ -864,6 +874,16 @@ class Spool:
         out.write("".join(buffer).encode("utf-8"))
         self._file.close()
         return count
+
+    def _single(self, line: str, seq: int, single: dict[tuple[str, str], tuple[str, int]]
+                ) -> None:
+        """Note a merged row's second value for a single-valued property (a conflict)."""
+        s, p, o = line[:-1].split(" ", 2)
+        if not single_valued(p[1:-1]):
+            return
+        first = single.setdefault((s, p), (o, seq))
+        if first[0] != o:
+            self.inner.append((s, p, first[0], self.row_of[first[1]], o, self.row_of[seq]))
 
     def close(self) -> None:
         self._file.close()
@@ -1148,7 +1168,7 @@ class Applier:
                 self._reject(rownum, e.column, e.value, e.reason)
             return
         assert primary is not None
-        seq = self.spool.add(dict.fromkeys(lines))
+        seq = self.spool.add(dict.fromkeys(lines), rownum)
         if known is None:
             self._keys[primary] = (rownum, seq)
         else:
