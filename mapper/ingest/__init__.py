@@ -10,7 +10,8 @@ a temporary folder, each input held to the bounds of limits.py; if any file has 
 (and `skip_invalid` is off) or cannot be read, an InputError lists every problem and the store
 is never touched; with `skip_invalid`, a file of several that cannot be loaded at all (it fits
 no mapping, it is not valid RDF) is reported with status "rejected" and the others load.
-`commit` then writes each file as one batch with its provenance (see batches.py): unchanged files are left alone, a changed file replaces its earlier batch. A batch
+`commit` then writes each file as one batch with its provenance (see batches.py):
+unchanged files are left alone, a changed file replaces its earlier batch. A batch
 of up to ONE_TRANSACTION triples is one transaction; a larger one, into a store that can
 `flush()` between writes, is loaded in chunks and made real by its provenance, written last
 (a crash in between leaves a graph without provenance, which `batches.recover` removes; a
