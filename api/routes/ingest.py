@@ -119,7 +119,9 @@ Each file becomes one batch (named graph with provenance), written atomically: i
 abort the whole upload with a 422 listing them, unless `skip_invalid=true`, which loads the
 valid rows and returns the rejected ones with reasons. Uploading the same `filename` again
 replaces its batch. JSON-LD with a remote `@context` and RDF/XML with a DOCTYPE are refused.
-A typed literal that is not of its type is refused with a 422 unless `lenient=true`. An input
+A typed literal that is not of its type, or RDF that uses a term in the aims: namespace the
+ontology does not define ("did you mean aims:businessOwner?"), is refused with a 422 unless
+`lenient=true`, which loads it as written with a warning. An input
 past an ingest limit (rows, cells, line or value length, JSON nesting, a workbook's inflated
 size or compression ratio) is refused with a 413 naming the limit; the upload is parsed before
 the store is locked, so reads go on meanwhile.
@@ -286,7 +288,8 @@ async def ingest_records(
     verdict: Annotated[bool, Query(description="Validate what the batch touched.")] = True,
     lenient: Annotated[bool, Query(description=(
         "Load a typed value that is not of its type (a number that is not a number, a date "
-        "that is not a date) as written, with a warning, instead of refusing the upload."))]
+        "that is not a date), or an aims: term the ontology does not define, as written, "
+        "with a warning, instead of refusing the upload."))]
     = False,
     scope: Annotated[str | None, Query(description=(
         "The organisation whose file this is: scopes ids unique only inside its file when no "

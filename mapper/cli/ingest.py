@@ -40,11 +40,14 @@ def ingest(
     )] = None,
     sheet: Annotated[str | None, typer.Option("--sheet", help="XLSX sheet to read.")] = None,
     skip_invalid: Annotated[bool, typer.Option(
-        "--skip-invalid", help="Load the valid rows; record rejected ones in the provenance."
+        "--skip-invalid", help="Load the valid rows; record rejected ones in the provenance. "
+        "Of several files, one that fits no mapping (or cannot be read) is reported as "
+        "rejected and the others load."
     )] = False,
     lenient: Annotated[bool, typer.Option(
         "--lenient", help="Load a typed value that is not of its type (a number that is not "
-        "a number, a date that is not a date) as written, with a warning, instead of refusing."
+        "a number, a date that is not a date), or an RDF term in the aims: namespace that the "
+        "ontology does not define, as written, with a warning, instead of refusing."
     )] = False,
     actor: Annotated[str | None, typer.Option(
         "--actor", help="Who ingests (recorded as prov:wasAssociatedWith); default: login name."
@@ -125,6 +128,9 @@ def ingest(
         print_json([r.as_dict() for r in results])
         return
     for r in results:
+        if r.status == "rejected":  # a whole file refused under --skip-invalid
+            typer.echo(f"rejected: {r.source}: {r.rejected[0]['reason']}")
+            continue
         extra = f", {len(r.rejected)} rejected row(s)" if r.rejected else ""
         enc = f", encoding {r.encoding}" if r.encoding and r.encoding != "utf-8" else ""
         via = f" with {r.mapping}" if r.mapping else ""

@@ -10,6 +10,7 @@ import typer
 from mapper import resources
 from mapper.cli.common import Format, StoreOption, TableFormat, app, opened, print_json, print_table
 from mapper.errors import InputError
+from mapper.ingest import terms
 
 if TYPE_CHECKING:  # rdflib loads when a command runs, not for `aims --help`
     from rdflib import Graph
@@ -57,7 +58,9 @@ def check_command(
     """Check the ontology plus the store's data (or the given Turtle files) with HermiT.
 
     Prints "consistent (N individuals, M axioms)" and exits 0, or names each individual that
-    makes the graph inconsistent and exits 1.
+    makes the graph inconsistent and exits 1. Terms in the aims: namespace that the ontology
+    does not define (a misspelt predicate loaded with --lenient) are named with the closest
+    defined term and also exit 1.
 
     Example: aims ontology check examples/meridian/*.ttl
     """
@@ -69,9 +72,13 @@ def check_command(
         with opened(store) as opened_store:
             data = opened_store.to_graph()
     result = reasoning.check(data)
+    undefined = terms.scan(str(t) for triple in data for t in triple if isinstance(t, URIRef))
     if fmt == Format.json:
         print_json({
             "consistent": result.consistent,
+            "undefined_terms": [{"term": "aims:" + k, "count": n,
+                                 "did_you_mean": ("aims:" + near) if (near := terms.suggest(k))
+                                 else None} for k, n in sorted(undefined.items())],
             "individuals": result.individuals,
             "axioms": result.axioms,
             "seconds": round(result.seconds, 2),
@@ -92,7 +99,11 @@ def check_command(
             typer.echo(result.summary())
         for offender in result.offenders:
             typer.echo(f"inconsistent: {offender.name} {offender.reason}")
-    if not result.consistent:
+    if fmt != Format.json:
+        for local, count in sorted(undefined.items()):
+            typer.echo(f"undefined: {terms.describe(local, count)} is not a term of the "
+                       "ontology")
+    if not result.consistent or undefined:
         raise typer.Exit(1)
 
 

@@ -8,8 +8,10 @@ Two steps, so that a server holds its write lock only for the second: `prepare` 
 and checks every file without touching the store, streaming rows and spooling the triples to
 a temporary folder, each input held to the bounds of limits.py; if any file has an invalid row
 (and `skip_invalid` is off) or cannot be read, an InputError lists every problem and the store
-is never touched. `commit` then writes each file as one batch with its provenance (see
-batches.py): unchanged files are left alone, a changed file replaces its earlier batch. A batch
+is never touched; with `skip_invalid`, a file of several that cannot be loaded at all (it fits
+no mapping, it is not valid RDF) is reported with status "rejected" and the others load.
+`commit` then writes each file as one batch with its provenance (see batches.py):
+unchanged files are left alone, a changed file replaces its earlier batch. A batch
 of up to ONE_TRANSACTION triples is one transaction; a larger one, into a store that can
 `flush()` between writes, is loaded in chunks and made real by its provenance, written last
 (a crash in between leaves a graph without provenance, which `batches.recover` removes; a
@@ -38,13 +40,16 @@ from typing import TYPE_CHECKING, Any
 
 from mapper.errors import InputError
 from mapper.ingest import batches as B
-from mapper.ingest.conflicts import MODES, Conflict, replace_update, row_lines
+from mapper.ingest.conflicts import MODES, Conflict, lexical, replace_update, row_lines
 from mapper.ingest.conflicts import find as find_overlap
 from mapper.ingest.limits import SHUTDOWN, IngestCancelled, LimitExceeded, Limits
+from mapper.ingest.lookups import Wants
+from mapper.ingest.lookups import resolve as resolve_lookups
 from mapper.ingest.mapping import (
     Applier,
     Fit,
     Mapping,
+    MappingError,
     Rejected,
     Spool,
     Table,
@@ -94,11 +99,15 @@ class BatchResult:
     warnings: list[str] = field(default_factory=list)
     encoding: str | None = None
     sheets: list[str] = field(default_factory=list)
-    status: str = "loaded"  # loaded | unchanged | replaced
+    status: str = "loaded"  # loaded | unchanged | replaced | rejected (a whole file refused
+    # under --skip-invalid in a multi-file ingest: `rejected` holds the reason, row 0)
     merged: int = 0
     """Records that land on a node another batch already describes."""
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     """Single-valued properties given another value by another batch (see conflicts.py)."""
+    merged_with: list[dict[str, Any]] = field(default_factory=list)
+    """The other batches that already describe this batch's records (source, graph,
+    records): this batch adds facts to nodes they own."""
     replaced: str | None = None
     delta: Delta | None = field(default=None, repr=False, compare=False)
     """The incremental re-validation this batch caused (only when findings are stored)."""
@@ -111,7 +120,8 @@ class BatchResult:
             "source": self.source, "sha256": self.sha256, "format": self.format,
             "mapping": self.mapping, "encoding": self.encoding, "sheets": self.sheets,
             "rows_read": self.rows_read, "replaced": self.replaced, "graph": self.graph,
-            "merged": self.merged, "conflicts": len(self.conflicts),
+            "merged": self.merged, "merged_with": self.merged_with,
+            "conflicts": len(self.conflicts),
             "conflict_details": self.conflicts,
         }
 
@@ -162,6 +172,8 @@ class _Prepared:
     media: str
     sheet: str | None = None
     rows: dict[str, int] = field(default_factory=dict)  # record IRI -> source row
+    wants: Wants = field(default_factory=Wants)  # values looked up when committed
+    inner: list[Conflict] = field(default_factory=list)  # conflicts within the file
 
 
 def _header_fit(table: Table, grid: Grid) -> tuple[Fit, int] | None:
@@ -253,6 +265,8 @@ class _Mapped:
     warnings: list[str]
     sheets: list[str]
     rows: dict[str, int] = field(default_factory=dict)
+    wants: Wants = field(default_factory=Wants)
+    inner: list[Conflict] = field(default_factory=list)
 
 
 def _map_grids(source: str, grids: list[Grid], mapping: Mapping, out: Path, *,
@@ -319,6 +333,21 @@ def _map_grids(source: str, grids: list[Grid], mapping: Mapping, out: Path, *,
                     + f"{len(unknown)} column(s) not in mapping {mapping.name}, not loaded: "
                     + shown + ("; ..." if len(unknown) > 8 else "")
                 )
+            absent = hfit.absent()
+            if absent:
+                where = f"[{grid.sheet}] " if grid.sheet and not single else ""
+                labels = [repr(c.label) for c in absent]
+                if mapping.strict:
+                    raise InputError(
+                        f"{source}: {where}mapping {mapping.name!r} is strict and "
+                        f"{len(labels)} declared column(s) match no header: "
+                        f"{', '.join(labels[:12])}{', ...' if len(labels) > 12 else ''}; "
+                        "rename the header, add its spelling to the column's aliases, or "
+                        "drop `strict: true`")
+                warnings.append(
+                    f"{where}{len(labels)} column(s) of mapping {mapping.name} match no "
+                    f"header, nothing read from them: {'; '.join(labels[:12])}"
+                    + ("; ..." if len(labels) > 12 else ""))
             applier = Applier(mapping, table, hfit.index, spool, lenient=lenient,
                               sheet=grid.sheet if not single else None, scope=scope,
                               timezone=timezone)
@@ -349,7 +378,11 @@ def _map_grids(source: str, grids: list[Grid], mapping: Mapping, out: Path, *,
     finally:
         stop()
         spool.close()
-    return _Mapped(triples, read, loaded, rejected, warnings, sheets, rows)
+    inner = [Conflict(subject=s[1:-1], predicate=p[1:-1], value=lexical(o2), source=source,
+                      row=row2, other_value=lexical(o1), other_source=source, other_row=row1,
+                      other_graph="")
+             for s, p, o1, row1, o2, row2 in spool.inner]
+    return _Mapped(triples, read, loaded, rejected, warnings, sheets, rows, spool.wants, inner)
 
 
 def _unscoped(source: str, mapping: Mapping, table: Table, rows: list[tuple[int, str]]
@@ -442,7 +475,18 @@ def _prepare(path: Path, folder: Path, *, mapping_arg: str | Path | None, sheet:
     base.triples = mapped.triples
     base.rejected = [r.as_dict() for r in mapped.rejected]
     mapping_sha = hashlib.sha256(mapping.path.read_bytes()).hexdigest()
-    return _Prepared(base, out, mapped.rejected, mapping_sha, media, sheet, mapped.rows)
+    return _Prepared(base, out, mapped.rejected, mapping_sha, media, sheet, mapped.rows,
+                     mapped.wants, mapped.inner)
+
+
+def _refused(path: Path, folder: Path, reason: str) -> _Prepared:
+    """A file of a multi-file ingest that cannot be loaded at all (it fits no mapping, it is
+    not valid RDF ...): reported as rejected under --skip-invalid, never committed."""
+    result = BatchResult(batch="", graph="", source=path.name, path=str(path), sha256="",
+                         format=path.suffix.lower().lstrip("."), mapping=None, records=0,
+                         triples=0, status="rejected",
+                         rejected=[{"row": 0, "column": "", "value": "", "reason": reason}])
+    return _Prepared(result, folder / "batch.nt", [], None, "")
 
 
 def _abort(prepared: list[_Prepared]) -> None:
@@ -510,12 +554,24 @@ def prepare(
     folder = Path(tempfile.mkdtemp(prefix="aims-ingest-"))
     try:
         prepared = []
+        refused: list[str] = []
         for i, f in enumerate(files):
             sub = folder / str(i)
             sub.mkdir()
-            prepared.append(_prepare(f, sub, mapping_arg=mapping, sheet=sheet,
-                                     lenient=lenient, limits=limits, progress=progress,
-                                     scope=scope, timezone=timezone))
+            try:
+                prepared.append(_prepare(f, sub, mapping_arg=mapping, sheet=sheet,
+                                         lenient=lenient, limits=limits, progress=progress,
+                                         scope=scope, timezone=timezone))
+            except (LimitExceeded, IngestCancelled, MappingError):
+                raise  # a bound, a shutdown or a bad mapping concerns every file
+            except InputError as exc:
+                if not (skip_invalid and len(files) > 1):
+                    raise
+                prepared.append(_refused(f, sub, str(exc)))
+                refused.append(str(exc))
+        if refused and len(refused) == len(files):
+            raise InputError("no file could be loaded; nothing was loaded:\n  "
+                             + "\n  ".join(refused))
         if not skip_invalid:
             _abort(prepared)
     except BaseException:
@@ -574,7 +630,18 @@ def _overlap(store: Store, p: _Prepared, on_conflict: str) -> list[Conflict]:
     found = find_overlap(store, p.triples, source=res.source, rows=p.rows,
                          exclude=[current.graph] if current else [])
     res.merged = found.merged
-    res.conflicts = [c.as_dict() for c in found.conflicts]
+    res.merged_with = found.owners
+    res.conflicts = [c.as_dict() for c in [*p.inner, *found.conflicts]]
+    if p.inner and on_conflict != "fail":
+        res.warnings.append(f"{len(p.inner)} conflict(s) within the file (rows merged on one "
+                            "key; both values kept):")
+        res.warnings.extend("  " + c.line() for c in p.inner[:20])
+    if found.owners:
+        shown = ", ".join(f"{o['records']} described by {o['source']}" for o in found.owners[:5])
+        line = (f"{found.merged} record(s) add facts to nodes other batches already describe: "
+                f"{shown}" + (" ..." if len(found.owners) > 5 else ""))
+        if line not in res.warnings:  # --on-conflict fail looks twice
+            res.warnings.append(line)
     if found.conflicts and on_conflict != "fail":
         verb = "replaced" if on_conflict == "replace" else "kept both values"
         res.warnings.append(f"{len(found.conflicts)} conflict(s) with other batches ({verb}; "
@@ -650,17 +717,39 @@ def commit(store: Store, preparation: Preparation, *, actor: str | None = None,
         raise InputError(f"--on-conflict {on_conflict}: use one of {', '.join(MODES)}")
     B.recover(store)
     who = actor or default_actor()
+    _lookups(store, preparation)
     if on_conflict == "fail":  # refuse before anything is written
-        _refuse([c for p in preparation.prepared for c in _overlap(store, p, on_conflict)],
-                [])
+        _refuse([c for p in preparation.prepared if p.result.status != "rejected"
+                 for c in [*p.inner, *_overlap(store, p, on_conflict)]], [])
     results: list[BatchResult] = []
     for p in preparation.prepared:
+        if p.result.status == "rejected":  # fits no mapping (--skip-invalid): not written
+            results.append(p.result)
+            continue
         found = _overlap(store, p, on_conflict)  # sees the files written before it
         if on_conflict == "fail" and found:
             _refuse(found, results)
         results.append(_commit(store, p, actor=who, started=preparation.started,
                                replace=found if on_conflict == "replace" else None))
     return results
+
+
+def _lookups(store: Store, preparation: Preparation) -> None:
+    """Resolve every file's lookups in the store before anything is written (lookups.py)."""
+    problems: list[str] = []
+    for p in preparation.prepared:
+        if not p.wants.items or p.result.status != "loaded":  # nothing to look up / refused
+            continue
+        done = resolve_lookups(store, p.wants, p.triples, p.result.source)
+        problems.extend(done.problems)
+        p.result.warnings.extend(done.warnings)
+        p.result.triples -= done.dropped
+        p.wants = Wants()  # resolved: a second commit of the same preparation has none
+    if problems:
+        raise InputError(f"{len(problems)} looked-up value(s) name no single node; nothing "
+                         "was loaded:\n  " + "\n  ".join(problems[:25])
+                         + (f"\n  ... and {len(problems) - 25} more" if len(problems) > 25
+                            else ""))
 
 
 def _refuse(conflicts: list[Conflict], written: list[BatchResult]) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mapper.store import Store
@@ -87,6 +87,9 @@ class Conflict:
 class Overlap:
     merged: int
     conflicts: list[Conflict]
+    owners: list[dict[str, object]] = field(default_factory=list)
+    """The other batches that describe this batch's records: source, batch graph, how many
+    records (most first)."""
 
 
 def _read(triples: Path) -> tuple[set[str], dict[tuple[str, str], set[str]]]:
@@ -121,6 +124,7 @@ def find(store: Store, triples: Path, *, source: str, rows: dict[str, int],
     subjects, values = _read(triples)
     graph_list = " ".join(f"<{g}>" for g in graphs)
     merged: set[str] = set()
+    by_graph: dict[str, set[str]] = {}
     found: list[tuple[str, str, str, str]] = []
     ordered = sorted(subjects)
     for i in range(0, len(ordered), _CHUNK):
@@ -133,6 +137,7 @@ def find(store: Store, triples: Path, *, source: str, rows: dict[str, int],
         for s, p, o, g in result:
             assert s is not None and p is not None and g is not None
             merged.add(s)
+            by_graph.setdefault(g, set()).add(f"<{s}>")
             if single_valued(p):
                 found.append((f"<{s}>", p, o or "", g))
     conflicts: list[Conflict] = []
@@ -148,18 +153,29 @@ def find(store: Store, triples: Path, *, source: str, rows: dict[str, int],
     if conflicts:
         _name_others(store, conflicts)
     records = {s for s in rows} if rows else subjects
-    return Overlap(len({f"<{s}>" for s in merged} & records), conflicts)
+    owned = {g: len(found_here & records) for g, found_here in by_graph.items()}
+    names = _sources(store, [g for g, n in owned.items() if n]) if any(owned.values()) else {}
+    owners: list[dict[str, object]] = [
+        {"source": names.get(g, g), "graph": g, "records": n}
+        for g, n in sorted(owned.items(), key=lambda item: (-item[1], item[0])) if n]
+    return Overlap(len({f"<{s}>" for s in merged} & records), conflicts, owners)
+
+
+def _sources(store: Store, graphs: list[str]) -> dict[str, str]:
+    """Batch graph -> the source name its provenance records."""
+    values = " ".join(f"<{g}>" for g in sorted(graphs))
+    names: dict[str, str] = {}
+    for g, src in store.select_text(
+            f"SELECT ?g ?src WHERE {{ VALUES ?g {{ {values} }} GRAPH <{PROVENANCE_GRAPH}> "
+            f"{{ ?g <{DCT_SOURCE}> ?src }} }}"):
+        if g is not None and src is not None:
+            names[g] = src
+    return names
 
 
 def _name_others(store: Store, conflicts: list[Conflict]) -> None:
     """Fill in the other batch's source name and row from the provenance graph."""
-    graphs = " ".join(sorted({f"<{c.other_graph}>" for c in conflicts}))
-    names: dict[str, str] = {}
-    for g, src in store.select_text(
-            f"SELECT ?g ?src WHERE {{ VALUES ?g {{ {graphs} }} GRAPH <{PROVENANCE_GRAPH}> "
-            f"{{ ?g <{DCT_SOURCE}> ?src }} }}"):
-        if g is not None and src is not None:
-            names[g] = src
+    names = _sources(store, sorted({c.other_graph for c in conflicts}))
     subjects = " ".join(sorted({f"<{c.subject}>" for c in conflicts}))
     row_of: dict[tuple[str, str], int] = {}
     for node, s in store.select_text(

@@ -1,4 +1,9 @@
-"""JSON reader: an array of flat records, or an object holding one such array.
+"""JSON reader: an array of records, or an object holding one such array.
+
+A record's nested objects and lists are flattened into columns named by their path: a field
+of a nested object is `meta.organisatie`, the values of a field across a list of objects are
+one list cell `items[].name` (a JSON-array cell: one value per item), and a list of plain
+values is one list cell under its own name.
 
 The nesting is checked before the decoder (which recurses) sees the text; records, cells and
 value length are held to the limits like any table.
@@ -47,13 +52,42 @@ def _records(doc: Any, source: str) -> list[Any]:
     raise InputError(f"{source}: expected an array of records or an object holding one")
 
 
-def _cell(value: Any, source: str, number: int, key: str) -> Cell:
-    if value is None or isinstance(value, str | int | float | bool):
-        return value  # type: ignore[no-any-return]
-    if isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
-        return "; ".join("" if v is None else str(v) for v in value)
-    raise InputError(f"{source}, record {number}, field {key!r}: nested objects are not "
-                     "supported; flatten the record")
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def _flatten(value: Any, path: str, out: dict[str, Any], source: str, number: int) -> None:
+    """The columns of one field: `path` itself, or the paths below it (see the module)."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            _flatten(inner, f"{path}.{key}" if path else str(key), out, source, number)
+    elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        items: dict[str, list[Any]] = {}
+        for item in value:
+            flat: dict[str, Any] = {}
+            _flatten(item, "", flat, source, number)
+            for key, inner in flat.items():
+                items.setdefault(key, []).extend(
+                    inner if isinstance(inner, _Listed) else [inner])
+        for key, values in items.items():
+            out[f"{path}[].{key}"] = _Listed(v for v in values if v is not None)
+    elif isinstance(value, list):
+        if not all(_scalar(v) for v in value):
+            raise InputError(f"{source}, record {number}, field {path!r}: a list mixing "
+                             "objects and lists with values cannot be read as columns")
+        out[path] = "; ".join("" if v is None else str(v) for v in value)
+    else:
+        out[path] = value
+
+
+class _Listed(list[Any]):
+    """The values of one field across a list of objects (a `name[].field` column)."""
+
+
+def _cell(value: Any) -> Cell:
+    if isinstance(value, _Listed):
+        return json.dumps(list(value), ensure_ascii=False) if value else None
+    return value  # type: ignore[no-any-return]
 
 
 def read_json(data: bytes, source: str, limits: Limits | None = None) -> Grid:
@@ -72,17 +106,21 @@ def read_json(data: bytes, source: str, limits: Limits | None = None) -> Grid:
         raise limits.exceeded("max_rows", f"{source}, record {limits.max_rows + 1}",
                               f"more than {limits.max_rows:,} records")
     keys: dict[str, None] = {}
+    flat: list[dict[str, Any]] = []
     for number, record in enumerate(records, start=1):
         if not isinstance(record, dict):
             raise InputError(f"{source}, record {number}: not an object")
-        keys.update(dict.fromkeys(record))
+        one: dict[str, Any] = {}
+        _flatten(record, "", one, source, number)
+        keys.update(dict.fromkeys(one))
+        flat.append(one)
     header = list(keys)
     counter = Counter(source, limits, unit="record")
 
     def rows() -> Any:
         yield 0, list(header)
-        for number, record in enumerate(records, start=1):
-            cells = [_cell(record.get(k), source, number, k) for k in header]
+        for number, record in enumerate(flat, start=1):
+            cells = [_cell(record.get(k)) for k in header]
             counter.row(number, cells)
             yield number, cells
 

@@ -19,6 +19,7 @@ found in the same pass and reported once for its whole group.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
@@ -31,6 +32,8 @@ import yaml
 
 from mapper.errors import InputError, NotFound
 from mapper.ingest import values as V
+from mapper.ingest.conflicts import single_valued
+from mapper.ingest.lookups import Wants
 from mapper.vocab import AIMS, ISO_TERMS
 
 MAPPINGS_DIR = Path(__file__).with_name("mappings")
@@ -189,6 +192,9 @@ class Prop:
     partial: bool = False
     prefix: str | None = None  # for type iri: a CURIE prefix such as "iso:"
     fallback: Prop | None = None  # `else:` used when this one gives no value
+    lookup_by: str | None = None  # `lookup: {by, class}`: an existing node's IRI (lookups.py)
+    lookup_class: str | None = None
+    lookup_missing: str = "error"  # or "warn"
 
 
 @dataclass
@@ -206,8 +212,10 @@ class Node:
 @dataclass
 class Column:
     name: str
-    headers: list[str]  # norm_header forms, the name included
+    headers: list[str]  # norm_header forms, the name and the aliases included
     required: bool = False
+    occurrence: int = 1  # which of several columns with the same header (duplicates)
+    heads: list[str] = field(default_factory=list)  # the headers without a trailing tail
     label: str = ""  # the header a template writes
     allowed: list[str] = field(default_factory=list)  # for a template's validation list
     note: str = ""
@@ -225,10 +233,15 @@ class Table:
     skip_reason: str = "skipped by the mapping"
     title: str = ""
     iri_column: str | None = None  # a column holding the record's own IRI (optional)
+    lookups: tuple[dict[tuple[str, int], str], dict[str, list[str]]] = field(
+        init=False, repr=False, compare=False)
     scoped_by: str | None = None
     """The column naming the organisation a key is unique within (e.g. agency): a row
     without it is scoped by the mapping's or the command line's `scope`, or refused when its
     key could collide (see `could_collide`)."""
+
+    def __post_init__(self) -> None:
+        self.lookups = _lookups(self)
 
     def key_text(self) -> str:
         return " or ".join(
@@ -253,6 +266,9 @@ class Mapping:
     """The organisation the file's keys are unique within (mapping `scope:`)."""
     timezone: str | None = None
     """The zone of timestamps written without one (mapping `timezone:`)."""
+    strict: bool = False
+    """A declared column that matches no header is an error (mapping `strict: true`), not a
+    warning."""
 
 
 # --- loading ---------------------------------------------------------------------------------
@@ -336,6 +352,7 @@ class _Builder:
             date_order=order, nulls=self.nulls, tables=tables, path=self.path,
             scope=str(self.data["scope"]) if self.data.get("scope") else None,
             timezone=self._zone(self.data.get("timezone")),
+            strict=bool(self.data.get("strict", False)),
         )
 
     def _zone(self, name: Any) -> str | None:
@@ -394,11 +411,23 @@ class _Builder:
             cspec = cspec or {}
             if isinstance(cspec, str):
                 cspec = {"headers": [cspec]}
+            if not isinstance(cspec, dict):
+                raise self.fail(f"table {tname!r} column {cname!r}: give its headers, "
+                                "e.g. {headers: [Name], aliases: [Title]}")
             headers = [str(h) for h in cspec.get("headers", [])]
+            aliases = [str(h) for h in cspec.get("aliases", [])]
             label = str(cspec.get("label") or (headers[0] if headers else cname))
-            normed = list(dict.fromkeys(V.norm_header(h) for h in [cname, label, *headers]))
+            normed = list(dict.fromkeys(V.norm_header(h)
+                                        for h in [cname, label, *headers, *aliases]))
+            occurrence = cspec.get("occurrence", 1)
+            if not isinstance(occurrence, int) or isinstance(occurrence, bool) or occurrence < 1:
+                raise self.fail(f"table {tname!r} column {cname!r}: occurrence is 1, 2, ... "
+                                "(the n-th column with that header)")
             out[cname] = Column(
                 name=cname, headers=normed, required=bool(cspec.get("required", False)),
+                occurrence=occurrence,
+                heads=list(dict.fromkeys(head for h in [label, *headers, *aliases]
+                                         for head in V.header_heads(h))),
                 label=label, allowed=[str(a) for a in cspec.get("allowed", [])],
                 note=str(cspec.get("note", "")),
             )
@@ -489,6 +518,19 @@ class _Builder:
             raise self.fail(f"{where}: invalid must be error or warn")
         if "else" in spec:
             prop.fallback = self._prop(pred, spec["else"], columns, f"{where} > else")
+        if "lookup" in spec:
+            look = spec["lookup"]
+            if not isinstance(look, dict) or "by" not in look or prop.column is None:
+                raise self.fail(f"{where}: lookup is {{by: PREDICATE, class: CLASS}} on a "
+                                "column property")
+            if prop.ref is not None or prop.map is not None or prop.type != "string":
+                raise self.fail(f"{where}: lookup cannot be combined with ref, map or type")
+            prop.lookup_by = expand(str(look["by"]), where=where)
+            if look.get("class"):
+                prop.lookup_class = expand(str(look["class"]), where=where)
+            prop.lookup_missing = str(look.get("missing", "error"))
+            if prop.lookup_missing not in ("error", "warn"):
+                raise self.fail(f"{where}: lookup missing must be error or warn")
         return prop
 
     def _table(self, spec: Any) -> Table:
@@ -560,12 +602,14 @@ class _Builder:
 
 @dataclass
 class Fit:
-    """How a header row fits a table: column -> cell index, what is missing, what is unused."""
+    """How a header row fits a table: column -> cell index, what is missing, what is unused,
+    which columns were matched without a header's tail (header -> column)."""
 
     table: Table
     index: dict[str, int]
     missing: list[str]
     unused: list[str]
+    by_head: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -577,26 +621,64 @@ class Fit:
     def score(self) -> int:
         return len(self.index)
 
+    def absent(self) -> list[Column]:
+        """Declared columns that matched no header (the own-IRI column is optional)."""
+        return [c for c in self.table.columns.values()
+                if c.name not in self.index and c.name != self.table.iri_column]
 
-def fit(table: Table, header: list[Any]) -> Fit:
-    """Match a header row (cells) against a table's columns."""
-    lookup: dict[str, str] = {}
+
+def _lookups(table: Table) -> tuple[dict[tuple[str, int], str], dict[str, list[str]]]:
+    """(header form, occurrence) -> column, and header-without-tail form -> columns."""
+    exact: dict[tuple[str, int], str] = {}
+    heads: dict[str, list[str]] = {}
     for col in table.columns.values():
         for h in col.headers:
-            lookup.setdefault(h, col.name)
+            exact.setdefault((h, col.occurrence), col.name)
+            if col.occurrence == 1:
+                heads.setdefault(h, []).append(col.name)
+        if col.occurrence == 1:
+            for head in col.heads:
+                heads.setdefault(head, []).append(col.name)
+    return exact, heads
+
+
+def fit(table: Table, header: list[Any]) -> Fit:
+    """Match a header row (cells) against a table's columns.
+
+    A header matches a column when its `norm_header` form is one of the column's (case,
+    spacing and punctuation aside); the n-th of several equal headers matches the column of
+    that `occurrence`. Headers left over then match, one to one, a column whose header is the
+    same once a trailing tail is cut from either ("... use case? Practice: ..."), when that
+    is not ambiguous.
+    """
+    exact, heads = table.lookups
     index: dict[str, int] = {}
-    unused: list[str] = []
+    seen: dict[str, int] = {}
+    left: list[tuple[int, str, str]] = []
     for i, cell in enumerate(header):
         label = V.text(cell)
         if label is None:
             continue
-        name = lookup.get(V.norm_header(label))
+        form = V.norm_header(label)
+        seen[form] = n = seen.get(form, 0) + 1
+        name = exact.get((form, n))
         if name is None or name in index:
-            unused.append(label)
+            left.append((i, label, form))
             continue
         index[name] = i
+    unused: list[str] = []
+    by_head: dict[str, str] = {}
+    for i, label, form in left:
+        names = {n for key in [form, *V.header_heads(label)] for n in heads.get(key, [])
+                 if n not in index}
+        if len(names) != 1:
+            unused.append(label)
+            continue
+        name = names.pop()
+        index[name] = i
+        by_head[label] = name
     missing = [c.name for c in table.columns.values() if c.required and c.name not in index]
-    return Fit(table=table, index=index, missing=missing, unused=unused)
+    return Fit(table=table, index=index, missing=missing, unused=unused, by_head=by_head)
 
 
 def describe_columns(table: Table) -> str:
@@ -636,6 +718,26 @@ class Rejected:
         where = f"{source}" + (f" [{self.sheet}]" if self.sheet else "")
         value = f" value {self.value!r}:" if self.value else ""
         return f"{where}, row {self.row}, column {self.column}:{value} {self.reason}"
+
+
+_OPTIONAL_PART = re.compile(r"\[([^\[\]]*{\w+}[^\[\]]*)\]")
+_PLACEHOLDER = re.compile(r"{(\w+)}")
+
+
+def fill_template(template: str, value: Any) -> str:
+    """A template filled from `value(column)`: a part in square brackets that names a column
+    vanishes when any column it names is empty; brackets without a column stay as written.
+
+    >>> row = {"basis": None, "register": "R-7"}.get
+    >>> fill_template("[Legal basis: {basis}. ]Register: {register} [x]", row)
+    'Register: R-7 [x]'
+    """
+    def part(m: re.Match[str]) -> str:
+        names = _PLACEHOLDER.findall(m[1])
+        return m[1] if all(value(n) for n in names) else ""
+
+    text = _OPTIONAL_PART.sub(part, template)
+    return " ".join(_PLACEHOLDER.sub(lambda m: value(m[1]) or "", text).split())
 
 
 def rejected_rows(rejected: Iterable[Rejected]) -> int:
@@ -678,6 +780,8 @@ class TableResult:
     """The row each loaded record came from (record IRI -> first row)."""
     unscoped: list[tuple[int, str]] = field(default_factory=list)
     """Rows whose key could collide with another organisation's and that nothing scopes."""
+    unknown: dict[str, Counter[str]] = field(default_factory=dict)
+    """Column -> the values its value map does not know (left out), with their counts."""
 
     def note(self, column: str, message: str, row: int) -> None:
         note = self.notes.setdefault((column, message), _Note())
@@ -694,6 +798,11 @@ class TableResult:
                 ", ..." if note.count > SHOWN_ROWS else "")
             col = f"{column}: " if column else ""
             out.append(f"{prefix}{col}{note.count} row(s) {message} (rows {shown})")
+        for column, counts in self.unknown.items():
+            shown = ", ".join(f"{v!r} ({n})" for v, n in counts.most_common(SHOWN_ROWS))
+            more = f" and {len(counts) - SHOWN_ROWS} more" if len(counts) > SHOWN_ROWS else ""
+            out.append(f"{prefix}{column}: {counts.total()} value(s) the mapping does not know, "
+                       f"left out: {shown}{more}")
         return out
 
 
@@ -717,10 +826,19 @@ class Spool:
         """Rows given up after they were spooled (their key turned out duplicated)."""
         self.merge: set[int] = set()
         """Rows whose lines may repeat another row's (a merged key): deduplicated."""
+        self.wants = Wants()
+        """Values looked up in the store when the batch is committed (lookups.py)."""
+        self.row_of: list[int] = [0]
+        """The source row of each spooled row (by spool number)."""
+        self.inner: list[tuple[str, str, str, int, str, int]] = []
+        """Conflicts within the file: rows merged on one key that give a single-valued
+        property two values (subject, predicate, first value, its row, other value, its
+        row)."""
 
-    def add(self, lines: Iterable[str]) -> int:
+    def add(self, lines: Iterable[str], row: int = 0) -> int:
         """Spool one row's lines ("<s> <p> o", shared ones prefixed with NUL); its number."""
         self.seq += 1
+        self.row_of.append(row)
         prefix = f"{self.seq} "
         self._file.writelines(prefix + line + "\n" for line in lines)
         return self.seq
@@ -729,6 +847,7 @@ class Spool:
         """Write the kept lines as N-Triples to `out` (binary); the number of triples."""
         self._file.seek(0)
         seen: set[str] = set()
+        single: dict[tuple[str, str], tuple[str, int]] = {}
         count = 0
         drop, merge = self.drop, self.merge
         buffer: list[str] = []
@@ -746,6 +865,7 @@ class Spool:
                 if line in seen:
                     continue
                 seen.add(line)
+                self._single(line, seq, single)
             buffer.append(line[:-1] + " .\n")
             count += 1
             if len(buffer) >= 10_000:
@@ -754,6 +874,16 @@ class Spool:
         out.write("".join(buffer).encode("utf-8"))
         self._file.close()
         return count
+
+    def _single(self, line: str, seq: int, single: dict[tuple[str, str], tuple[str, int]]
+                ) -> None:
+        """Note a merged row's second value for a single-valued property (a conflict)."""
+        s, p, o = line[:-1].split(" ", 2)
+        if not single_valued(p[1:-1]):
+            return
+        first = single.setdefault((s, p), (o, seq))
+        if first[0] != o:
+            self.inner.append((s, p, first[0], self.row_of[first[1]], o, self.row_of[seq]))
 
     def close(self) -> None:
         self._file.close()
@@ -836,8 +966,8 @@ class Applier:
         if prop.constant is not None:
             return [prop.constant]
         if prop.template is not None:
-            filled = re.sub(r"{(\w+)}", lambda m: self._text(row, m[1]) or "", prop.template)
-            return [literal(" ".join(filled.split()))]
+            filled = fill_template(prop.template, lambda name: self._text(row, name))
+            return [literal(filled)] if filled else []
         if prop.node is not None:
             return [nodes[prop.node]] if prop.node in nodes else []
         assert prop.column is not None
@@ -867,6 +997,9 @@ class Applier:
     def _term(self, prop: Prop, raw: V.Cell, rownum: int) -> str | None:
         assert prop.column is not None
         value = V.text(raw) or ""
+        if prop.lookup_by is not None:
+            return self.spool.wants.ask(prop.lookup_by, prop.lookup_class, value, prop.column,
+                                        prop.lookup_missing, rownum)
         kept = False
         if prop.map is not None:
             target = prop.map.lookup(value)
@@ -877,8 +1010,7 @@ class Applier:
                     raise _RowError(prop.column, value,
                                     f"unknown value; expected {prop.map.allowed()}")
                 if prop.map.unknown == "warn":
-                    self.result.note(prop.column, "had values the mapping does not know; left out",
-                                     rownum)
+                    self.result.unknown.setdefault(prop.column, Counter())[value[:80]] += 1
                 return None
             if target.startswith("<") and not kept:
                 return target
@@ -1036,7 +1168,7 @@ class Applier:
                 self._reject(rownum, e.column, e.value, e.reason)
             return
         assert primary is not None
-        seq = self.spool.add(dict.fromkeys(lines))
+        seq = self.spool.add(dict.fromkeys(lines), rownum)
         if known is None:
             self._keys[primary] = (rownum, seq)
         else:

@@ -16,6 +16,7 @@ from typing import Any, BinaryIO
 import pyoxigraph as ox
 
 from mapper.errors import InputError
+from mapper.ingest import terms
 from mapper.ingest.json import parse_json
 from mapper.ingest.limits import SHUTDOWN, Limits, json_depth
 from mapper.ingest.literals import problem
@@ -122,6 +123,7 @@ def read_rdf(data: bytes, source: str, fmt: ox.RdfFormat, sink: BinaryIO, *,
     seen: set[int] = set()
     subjects: set[int] = set()
     ill: list[str] = []
+    unknown: dict[str, int] = {}
     chunk: list[ox.Triple] = []
     try:
         for q in ox.parse(data, format=fmt, base_iri="urn:aims:batch:pending/",
@@ -135,6 +137,11 @@ def read_rdf(data: bytes, source: str, fmt: ox.RdfFormat, sink: BinaryIO, *,
             obj = q.object
             if isinstance(obj, ox.Literal):
                 _check_literal(obj, data, source, limits, lenient, ill)
+            for term in (q.subject, q.predicate, obj):
+                if isinstance(term, ox.NamedNode) and term.value.startswith(terms.NS):
+                    local = terms.undefined(term.value)
+                    if local is not None:
+                        unknown[local] = unknown.get(local, 0) + 1
             chunk.append(triple)
             if len(chunk) >= _CHUNK:
                 sink.write(ox.serialize(chunk, format=ox.RdfFormat.N_TRIPLES) or b"")
@@ -149,6 +156,19 @@ def read_rdf(data: bytes, source: str, fmt: ox.RdfFormat, sink: BinaryIO, *,
     if not seen:
         raise InputError(f"{source}: no triples in the file; nothing to load")
     warnings = []
+    if unknown:
+        shown = "; ".join(terms.describe(k, n) for k, n in sorted(unknown.items())[:8])
+        more = f"; and {len(unknown) - 8} more" if len(unknown) > 8 else ""
+        if not lenient:
+            first = min(unknown, key=lambda k: _line_of(data, k) or 0)
+            line = _line_of(data, first)
+            where = f"{source}, line {line}" if line else source
+            raise InputError(
+                f"{where}: {len(unknown)} term(s) in the aims: namespace that the ontology "
+                f"does not define: {shown}{more}; correct them (aims ontology terms lists the "
+                "model), or load them as written with --lenient")
+        warnings.append(f"{len(unknown)} term(s) in the aims: namespace that the ontology does "
+                        f"not define, loaded as written (--lenient): {shown}{more}")
     if ill:
         shown = "; ".join(ill[:5]) + ("; ..." if len(ill) > 5 else "")
         warnings.append(f"{len(ill)} literal(s) not of their datatype, loaded as written "

@@ -74,13 +74,38 @@ def norm_key(value: str) -> str:
     return out.strip(" .;:")
 
 
+@lru_cache(maxsize=20_000)
 def norm_header(value: str) -> str:
-    """The comparison form of a column header (underscores count as spaces).
+    """The comparison form of a column header: case, spacing and punctuation (underscores,
+    slashes, brackets, stray symbols such as a mis-decoded "¤") do not matter.
 
-    >>> norm_header("Use_Case  ID ") == norm_header("use case id")
+    >>> norm_header("Use_Case  ID ") == norm_header("use case id") == norm_header("Use-Case ID:")
     True
     """
-    return norm_key(value.replace("_", " "))
+    return _PUNCT.sub(" ", norm_key(value)).strip()
+
+
+_PUNCT = re.compile(r"[\W_]+")
+_TAIL_CUT = re.compile(r"\?|:|\s\(|\s\[|\s-\s|\.\s")
+TAIL_WORDS = 3
+"""A header matched without its tail keeps at least this many words."""
+
+
+def header_heads(value: str) -> list[str]:
+    """The header without a trailing tail, in `norm_header` form: the text before each "?",
+    ":", " (", " [", " - " or ". " that keeps at least TAIL_WORDS words (a question header
+    without its "Practice: ..." tail).
+
+    >>> header_heads("Has testing been done? Practice: Complete AI Impact Assessment")
+    ['has testing been done', 'has testing been done practice']
+    """
+    text = norm_key(value)
+    out: list[str] = []
+    for m in _TAIL_CUT.finditer(text):
+        head = norm_header(text[:m.start()])
+        if len(head.split()) >= TAIL_WORDS and head not in out and head != norm_header(text):
+            out.append(head)
+    return out
 
 
 NULL_TEXTS = frozenset(norm_key(w) for w in _NULL_WORDS)
