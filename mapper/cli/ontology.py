@@ -10,7 +10,6 @@ import typer
 from mapper import resources
 from mapper.cli.common import Format, StoreOption, TableFormat, app, opened, print_json, print_table
 from mapper.errors import InputError
-from mapper.ingest import terms
 
 if TYPE_CHECKING:  # rdflib loads when a command runs, not for `aims --help`
     from rdflib import Graph
@@ -64,7 +63,10 @@ def check_command(
 
     Example: aims ontology check examples/meridian/*.ttl
     """
+    from rdflib import URIRef
+
     from mapper import reasoning  # owlready2 loads only when this command runs
+    from mapper.ingest import terms
 
     if files:
         data = _read_turtle(files)
