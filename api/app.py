@@ -18,6 +18,7 @@ from api.routes import (
     ingest,
     processes,
     queries,
+    records,
     sparql,
     systems,
     tasks,
@@ -60,7 +61,7 @@ ROUTERS = [
     gates.router,  # before systems: /systems/{id:path} would swallow .../gates/{gate}
     ingest.router, batches.router, validation.router, systems.router,
     processes.router, queries.router, sparql.router,
-    tasks.router, webhooks.router,
+    tasks.router, webhooks.router, records.router,
 ]
 """The routers that need a key (all but /healthz)."""
 

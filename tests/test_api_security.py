@@ -169,7 +169,7 @@ def test_openapi_describes_every_operation_with_an_example(api_client: TestClien
         return False
 
     operations = [(m, p, op) for p, ops in doc["paths"].items() for m, op in ops.items()]
-    assert len(operations) == 24
+    assert len(operations) == 28
     for method, path, op in operations:
         assert op.get("summary") and op.get("description"), (method, path)
         assert example_of(op), (method, path)
