@@ -1,6 +1,7 @@
 """API figures: latency of the main operations, and load on trace / a named query / SPARQL.
 
-Run: .venv/bin/python bench/api.py [SYSTEMS] [SECONDS]   (default 10000 AI systems, 8 s a phase)
+Run: .venv/bin/python bench/api.py [SYSTEMS] [SECONDS] [MIXED_SECONDS] [CLIENTS]
+     (default 10000 AI systems, 8 s a phase, then 60 s of the mixed load with 50 clients)
 
 Builds a synthetic AIMS graph (bench/store.py's generator, ~25 triples per system) in an
 embedded store, starts `aims serve` on a free loopback port, and prints:
@@ -11,7 +12,12 @@ embedded store, starts `aims serve` on a free loopback port, and prints:
   for trace, a named query and /sparql;
 - the /sparql worker overhead: the same query through /sparql vs run in-process on pyoxigraph
   (the obvious alternative, which cannot stop a runaway query).
-Every loop is bounded in requests and seconds, and the server is stopped at the end.
+- the mixed load (issue 18's target: 0 errors, p95 under 500 ms at 10,000 systems): CLIENTS
+  concurrent loopback clients for MIXED_SECONDS, each picking at random a record write
+  (POST /v1/records, a new corrective action), a gate decision, validate of one system, a trace
+  and /sparql; requests, errors and p50/p95/p99 per operation.
+Every loop is bounded in seconds (and the phases in requests), and the server is stopped at the
+end.
 """
 
 from __future__ import annotations
@@ -124,9 +130,80 @@ def load(name: str, make: Callable[[httpx.Client], httpx.Response], seconds: flo
           f"   ({len(lat)} ok, {errors} failed, {threads} threads, {wall:.1f} s)")
 
 
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000 if ordered else float("nan")
+
+
+def mixed(url: str, keys: dict[str, str], ids: list[str], seconds: float, clients: int) -> None:
+    """CLIENTS threads, each with its own connection, mixing writes with the reads."""
+    reader, contributor = auth(keys["reader"]), auth(keys["contributor"])
+    counter = iter(range(10**9))
+    ops: dict[str, Callable[[httpx.Client, random.Random], httpx.Response]] = {
+        "POST /v1/records": lambda c, r: c.post(
+            f"{url}/v1/records", params={"verdict": "true", "as_of": "2026-06-30"},
+            json={"type": "CorrectiveAction", "id": f"CA-BENCH-{next(counter)}",
+                  "label": "bench action", "dueDate": "2026-09-30"}, headers=contributor),
+        "gate decision": lambda c, r: c.get(
+            f"{url}/v1/systems/{r.choice(ids)}/gates/release", params={"as_of": "2026-06-30"},
+            headers=reader),
+        "validate one system": lambda c, r: c.get(
+            f"{url}/v1/validate", params={"as_of": "2026-06-30", "system": r.choice(ids)},
+            headers=reader),
+        "trace": lambda c, r: c.get(f"{url}/v1/systems/{r.choice(ids)}/trace",
+                                    params={"as_of": "2026-06-30"}, headers=reader),
+        "/sparql": lambda c, r: c.get(f"{url}/sparql", params={"query": SPARQL},
+                                      headers=reader),
+    }
+    latencies: dict[str, list[float]] = {name: [] for name in ops}
+    errors: dict[str, list[int]] = {name: [] for name in ops}
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def client(seed: int) -> None:
+        rng = random.Random(seed)
+        with httpx.Client(timeout=120) as http:
+            while time.monotonic() < deadline:
+                name = rng.choice(list(ops))
+                t = time.perf_counter()
+                try:
+                    status = ops[name](http, rng).status_code
+                except httpx.HTTPError:
+                    status = 0
+                took = time.perf_counter() - t
+                with lock:
+                    if status in (200, 201):
+                        latencies[name].append(took)
+                    else:
+                        errors[name].append(status)
+
+    started = time.monotonic()
+    pool = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    wall = time.monotonic() - started
+    print(f"mixed load: {clients} clients, {wall:.0f} s")
+    for name in ops:
+        lat, bad = latencies[name], errors[name]
+        codes = ", ".join(f"{c}x{bad.count(c)}" for c in sorted(set(bad))) or "-"
+        print(f"  {name:<22} {len(lat) + len(bad):6d} requests  {len(bad):4d} errors ({codes})"
+              f"  p50 {_pct(lat, 0.5):8.1f}  p95 {_pct(lat, 0.95):8.1f}  p99 {_pct(lat, 0.99):8.1f}"
+              " ms")
+    total = sum(len(v) for v in latencies.values()) + sum(len(v) for v in errors.values())
+    failed = sum(len(v) for v in errors.values())
+    everything = [t for v in latencies.values() for t in v]
+    print(f"  {'all':<22} {total:6d} requests  {failed:4d} errors"
+          f"         p50 {_pct(everything, 0.5):8.1f}  p95 {_pct(everything, 0.95):8.1f}"
+          f"  p99 {_pct(everything, 0.99):8.1f} ms  ({total / wall:.1f} req/s)")
+
+
 def main(argv: list[str]) -> None:
     systems = int(argv[0]) if argv else 10_000
     seconds = float(argv[1]) if len(argv) > 1 else 8.0
+    mixed_seconds = float(argv[2]) if len(argv) > 2 else 60.0
+    clients = int(argv[3]) if len(argv) > 3 else 50
     folder = Path(tempfile.mkdtemp(prefix="aims-bench-api-"))
     store_path = folder / "store"
     triples = synthetic(systems)
@@ -190,6 +267,8 @@ def main(argv: list[str]) -> None:
         else:
             print("  (no trace load phase: a single trace takes over 2 s)")
         http.close()
+        if mixed_seconds > 0:
+            mixed(url, server.keys, ids, mixed_seconds, clients)
     finally:
         server.process.terminate()
         try:
