@@ -40,6 +40,12 @@ MATRIX: dict[tuple[str, str], tuple[str | None, str, dict[str, Any]]] = {
         "url": "http://127.0.0.1:9/hook", "events": ["finding.opened"]}}),
     ("DELETE", "/v1/webhooks/{webhook_id}"): ("admin", "/v1/webhooks/none", {}),
     ("GET", "/v1/webhooks/deliveries"): ("admin", "/v1/webhooks/deliveries", {}),
+    ("POST", "/v1/records"): ("contributor", "/v1/records?verdict=false", {"json": {
+        "type": "CorrectiveAction", "id": "CA-AUTH-1", "label": "auth matrix"}}),
+    ("GET", "/v1/records/{record_id}"): ("reader", "/v1/records/NONE", {}),
+    ("PATCH", "/v1/records/{record_id}"): ("contributor", "/v1/records/NONE",
+                                           {"json": {"label": "x"}}),
+    ("DELETE", "/v1/records/{record_id}"): ("admin", "/v1/records/NONE", {}),
 }
 ORDER = ("reader", "contributor", "admin")
 
@@ -67,10 +73,13 @@ def test_auth_matrix(api_client: TestClient, api_keys: dict[str, str],
         allowed = needed is None or (caller is not None
                                      and ORDER.index(caller) >= ORDER.index(needed))
         if allowed:
-            # allowed: the operation itself answers (201 created, 404 for the made-up ids)
-            assert response.status_code in (200, 201, 404), (caller, response.text)
+            # allowed: the operation itself answers (201 created, 404 for the made-up ids,
+            # 409 for the record the lower role created first)
+            assert response.status_code in (200, 201, 404, 409), (caller, response.text)
             if response.status_code == 404:
                 assert response.json()["error"] == "not_found"
+            if response.status_code == 409:
+                assert response.json()["error"] == "exists"
         elif caller is None:
             assert response.status_code == 401, (caller, response.text)
         else:
