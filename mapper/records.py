@@ -144,10 +144,12 @@ def record_schema() -> dict[str, Any]:
             "additionalProperties": False}
 
 
-def _unknown(name: str, known: list[str]) -> InputError:
+def _unknown(name: str, known: list[str], *, what: str = "field", ref: str | None = None
+             ) -> InputError:
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    hint = f"; did you mean {close[0]!r}?" if close else "; fields are aims: property names"
-    return InputError(f"unknown field {name!r}{hint}", ref=name)
+    hint = (f"; did you mean {close[0]!r}?" if close
+            else f"; {what}s are aims: {'class' if what == 'type' else 'property'} names")
+    return InputError(f"unknown {what} {name!r}{hint}", ref=ref or name)
 
 
 def subject_of(store: Store, ref: str) -> URIRef:
@@ -224,6 +226,50 @@ def _turtle(subject: URIRef, kind: str, values: dict[str, list[Any]],
     return "\n".join(lines) + "\n"
 
 
+def _fits(value: Any, schema: dict[str, Any]) -> bool:
+    kind = schema.get("type")
+    if "enum" in schema and value not in schema["enum"]:
+        return False
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool) and value >= schema.get(
+            "minimum", value)
+    if kind == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, str) and len(value) >= schema.get("minLength", 0)
+
+
+def check_fields(body: Any, *, patch: bool = False) -> None:
+    """Refuse (InputError naming the field) what the record schema does not allow: an unknown
+    field with the closest name, a value of the wrong JSON type. Run before anything else, so
+    a malformed body is a 422 whatever the state of the record."""
+    if not isinstance(body, dict):
+        raise InputError("a record is a JSON object", ref="body")
+    schema = record_schema()["properties"]
+    known = sorted(schema)
+    for name, value in body.items():
+        if name not in schema:
+            raise _unknown(name, known)
+        if value is None and patch and name not in ("type", "id"):
+            continue
+        if name == "type" and isinstance(value, str) and value not in _classes():
+            raise _unknown(value, sorted(_classes()), what="type", ref="type")
+        field = schema[name]
+        if "anyOf" in field:
+            single = field["anyOf"][0]
+            items = value if isinstance(value, list) and value else [value]
+            ok = all(_fits(v, single) for v in items)
+        else:
+            ok = _fits(value, field)
+        if not ok:
+            want = (field.get("anyOf") or [field])[0]
+            raise InputError(f"{name}: {value!r} is not a valid value (expected "
+                             f"{want.get('format') or want.get('type')}"
+                             + (f" from {', '.join(want['enum'][:8])}" if "enum" in want
+                                else "") + ")", ref=name)
+
+
 def write(store: Store, body: dict[str, Any], *, actor: str, patch_of: URIRef | None = None,
           ) -> tuple[URIRef, list[BatchResult]]:
     """Create (patch_of None) or change one record; returns its IRI and the batch written.
@@ -231,10 +277,7 @@ def write(store: Store, body: dict[str, Any], *, actor: str, patch_of: URIRef | 
     A create of a record that exists is refused; a patch replaces the fields it gives (a
     list replaces every value of the field; null removes the field).
     """
-    known = sorted(["type", "id", *_BUILT_IN, *fields()])
-    for name in body:
-        if name not in known:
-            raise _unknown(name, known)
+    check_fields(body, patch=patch_of is not None)
     current: dict[str, Any] = {}
     if patch_of is not None:
         current = {k: v for k, v in read(store, patch_of).items() if k != "id"}
@@ -260,8 +303,8 @@ def write(store: Store, body: dict[str, Any], *, actor: str, patch_of: URIRef | 
     if isinstance(kind_name, list):
         kind_name = kind_name[0]
     if kind_name not in _classes():
-        raise _unknown(str(kind_name), sorted(_classes())) if kind_name else InputError(
-            "a record needs a `type`", ref="type")
+        raise _unknown(str(kind_name), sorted(_classes()), what="type", ref="type") \
+            if kind_name else InputError("a record needs a `type`", ref="type")
     values = {k: (v if isinstance(v, list) else [v]) for k, v in merged.items()}
     for name, items in values.items():
         for item in items:

@@ -148,8 +148,10 @@ def evil_pack(tmp_path_factory: pytest.TempPathFactory) -> tuple[ReportResult, s
     claims = URIRef("https://meridian.example/aims/sys-claims-triage")
     owner = URIRef("https://meridian.example/aims/p-hannah-schmidt")
     rogue = URIRef("https://meridian.example/aims/sys-rogue")
-    store.update(f"DELETE WHERE {{ <{claims}> <{RDFS.label}> ?l }}")
-    store.update(f"DELETE WHERE {{ <{owner}> <{RDFS.label}> ?l }}")
+    # the demo's labels live in its batch graphs: remove them there, so the markup is the
+    # only label (with two, which one a face shows is not the point of this test)
+    store.update(f"DELETE WHERE {{ GRAPH ?g {{ <{claims}> <{RDFS.label}> ?l }} }}")
+    store.update(f"DELETE WHERE {{ GRAPH ?g {{ <{owner}> <{RDFS.label}> ?l }} }}")
     store.add_quads([
         (claims, RDFS.label, Literal(EVIL), "urn:test:evil"),
         (owner, RDFS.label, Literal(EVIL + " owner"), "urn:test:evil"),

@@ -23,7 +23,7 @@ router = APIRouter(prefix="/v1/records", tags=["records"])
 RecordId = Annotated[str, Path(description="The record's identifier (aims:identifier) or IRI.",
                                examples=["CA-2026-004"])]
 IfMatch = Annotated[str | None, Header(description="The ETag of GET /v1/records/{id}.",
-                                             examples=['"3f1d0c9a…"'])]
+                                             examples=['"3f1d0c9a52e4b7a1d0e2f7c19a4b6d35"'])]
 _EXAMPLE = {"type": "CorrectiveAction", "id": "CA-2026-101",
             "label": "Retrain the triage model on the corrected labels",
             "status": "open", "dueDate": "2026-09-30"}
@@ -36,7 +36,7 @@ _WRITTEN = {"description": "The record as stored, its batch and the verdict for 
             "it touches; the ETag header is the record's new ETag.",
             "content": {"application/json": {"example": {
                 "record": _EXAMPLE | {"id": "https://aims-graph.org/id/correctiveaction/ca-2026-101"},
-                "etag": "9f2c...", "batches": [], "verdict": None}}}}
+                "etag": "3f1d0c9a52e4b7a1d0e2f7c19a4b6d35", "batches": [], "verdict": None}}}}
 _STATUS = {404: {"description": "No such record."},
            409: {"description": "The record exists (POST) or other batches describe it "
                  "(DELETE)."},
@@ -93,6 +93,7 @@ def create_record(body: Annotated[dict[str, Any], Body()], state: StateDep, who:
                       description="Date the verdict is judged at.")] = None,
                   verdict: Annotated[bool, Query(description="Validate what it touched.")]
                   = True) -> JSONResponse:
+    records.check_fields(body)
     with state.writing() as store:
         try:
             subject, results = records.write(store, body, actor=who.name)
@@ -113,6 +114,7 @@ def patch_record(record_id: RecordId, body: Annotated[dict[str, Any], Body()],
                      description="Date the verdict is judged at.")] = None,
                  verdict: Annotated[bool, Query(description="Validate what it touched.")]
                  = True) -> JSONResponse:
+    records.check_fields(body, patch=True)
     with state.writing() as store:
         subject = records.subject_of(store, record_id)
         refused = _check(store, subject, if_match)
