@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import json
 import tempfile
 from dataclasses import dataclass
 from datetime import date
@@ -167,12 +168,12 @@ def subject_of(store: Store, ref: str) -> URIRef:
     raise NotFound(f"no record {ref!r}; give an identifier or IRI of a record", ref=ref)
 
 
-def _lines(store: Store, subject: URIRef) -> list[str]:
+def _lines(store: Store, subject: URIRef) -> list[tuple[str, str, str]]:
     rows = store.select_text(
         "SELECT ?p ?o ?kind WHERE { GRAPH ?g { " + sparql_iri(str(subject)) + " ?p ?o } "
         "FILTER(STRSTARTS(STR(?g), 'urn:aims:batch:')) "
         "BIND(IF(isIRI(?o), 'iri', CONCAT(DATATYPE(?o), '@', LANG(?o))) AS ?kind) }")
-    return sorted({f"{p}\t{o}\t{k}" for p, o, k in rows if p and o is not None})
+    return sorted({(p, o, k or "") for p, o, k in rows if p and o is not None})
 
 
 def etag(store: Store, subject: URIRef) -> str:
@@ -180,7 +181,7 @@ def etag(store: Store, subject: URIRef) -> str:
     lines = _lines(store, subject)
     if not lines:
         raise NotFound(f"no record {subject}", ref=str(subject))
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:32]
+    return hashlib.sha256(json.dumps(lines, ensure_ascii=True).encode()).hexdigest()[:32]
 
 
 def read(store: Store, subject: URIRef) -> dict[str, Any]:
@@ -191,8 +192,7 @@ def read(store: Store, subject: URIRef) -> dict[str, Any]:
     out: dict[str, Any] = {"id": str(subject)}
     types: list[str] = []
     by_name = {t.iri: t.name for t in fields().values()} | {v: k for k, v in _BUILT_IN.items()}
-    for line in lines:
-        p, o, _ = line.split("\t")
+    for p, o, _ in lines:
         if p == str(RDF.type) and o.startswith(AIMS):
             types.append(o[len(AIMS):])
         elif p in by_name:

@@ -138,3 +138,11 @@ def test_reader_cannot_write(server: LiveServer) -> None:
                     json={"type": "CorrectiveAction", "id": "CA-T3"})
     assert refused.status_code == 403
 
+
+
+def test_texts_with_tabs_and_line_breaks_round_trip(server: LiveServer) -> None:
+    text = "first\tcolumn\nsecond line \u00e7"
+    made = _call(server, "POST", "/v1/records", params={"verdict": "false"},
+                 json={"type": "AuditFinding", "id": "AF-TAB-1", "triage": [text, "other"]})
+    assert made.status_code == 201, made.text
+    assert sorted(made.json()["record"]["triage"]) == sorted([text, "other"])
