@@ -15,7 +15,6 @@ record, for If-Match against lost updates.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import tempfile
@@ -30,7 +29,7 @@ from rdflib.namespace import SKOS
 
 from mapper import resources
 from mapper.errors import InputError, NotFound
-from mapper.ingest import BatchResult, commit, prepare
+from mapper.ingest import BatchResult, commit, prepare, terms
 from mapper.ingest.batches import drop_batch, list_batches
 from mapper.ingest.mapping import DEFAULT_BASE
 from mapper.ingest.values import slug
@@ -147,8 +146,8 @@ def record_schema() -> dict[str, Any]:
 
 def _unknown(name: str, known: list[str], *, what: str = "field", ref: str | None = None
              ) -> InputError:
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    hint = (f"; did you mean {close[0]!r}?" if close
+    close = terms.closest(name, known)  # the one suggester ingest uses too
+    hint = (f"; did you mean {close!r}?" if close
             else f"; {what}s are aims: {'class' if what == 'type' else 'property'} names")
     return InputError(f"unknown {what} {name!r}{hint}", ref=ref or name)
 

@@ -48,10 +48,22 @@ def suggest(local: str) -> str | None:
     >>> suggest("bussinessOwner"), suggest("aisystem"), suggest("completelyDifferent")
     ('businessOwner', 'AISystem', None)
     """
+    return closest(local, defined())
+
+
+def closest(local: str, candidates: Iterable[str]) -> str | None:
+    """The candidate closest to `local` by edit distance (case aside first, then with case:
+    aims:lifecyclestage is the property lifecycleStage, not the class LifecycleStage), if close
+    enough to be meant; None otherwise.
+
+    >>> closest("dueDat", ["dueDate", "label"]), closest("x", ["label"])
+    ('dueDate', None)
+    """
     low = local.lower()
-    # case aside first, then with case (aims:lifecyclestage is the property lifecycleStage,
-    # not the class LifecycleStage)
-    best = min(sorted(defined()), key=lambda t: (distance(low, t.lower()), distance(local, t)))
+    ordered = sorted(candidates)
+    if not ordered:
+        return None
+    best = min(ordered, key=lambda t: (distance(low, t.lower()), distance(local, t)))
     limit = max(2, len(local) // 4)
     return best if distance(low, best.lower()) <= limit else None
 
