@@ -156,6 +156,35 @@ def _invariants(store: Store, day: date) -> None:
     # and so does the reference engine's report, assessed the same way
     reference = assess(store, as_of=day, report=validate(store, as_of=day, engine="pyshacl"))
     assert reference.summary == summary
+    _one_system_agrees(store, day, truth)
+
+
+def _one_system_agrees(store: Store, day: date, truth: Any) -> int:
+    """Each AI system's own assessment is its part of the whole: status, gates and order,
+    the findings concerning it and who must fix each. Returns the findings compared."""
+    compared = 0
+    for row in trace.inventory(store):
+        iri = row["system"]
+        mine = assess(store, as_of=day, system=iri)
+        whole = truth.system(iri)
+        assert (mine.system(iri) is None) == (whole is None), iri
+        if whole is not None:
+            assert mine.system(iri).to_dict() == whole.to_dict(), iri  # type: ignore[union-attr]
+            assert [s.system for s in mine.systems] == [iri]
+        else:
+            assert mine.systems == []
+        theirs = [(f.to_dict(), f.owner) for f in truth.findings_of(iri)]
+        assert [(f.to_dict(), f.owner) for f in mine.findings_of(iri)] == theirs, iri
+        assert set(mine.concerning) <= {iri}
+        compared += len(theirs)
+    return compared
+
+
+@pytest.mark.parametrize("org", ["demo", "synthetic-120-3"])
+def test_one_systems_assessment_is_its_part_of_the_whole(org: str) -> None:
+    with open_store("memory") as store:
+        day = _load(store, org)
+        assert _one_system_agrees(store, day, assess(store, as_of=day)) > 10
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -14,6 +14,7 @@ from api.sparql import negotiate
 from mapper.rules import catalogue
 from mapper.rules import validate as validation
 from mapper.rules.assessment import assess
+from mapper.rules.results import find_system
 
 router = APIRouter(prefix="/v1", tags=["validation"])
 
@@ -118,7 +119,8 @@ def list_rules(_: Reader) -> list[dict[str, Any]]:
     "/validate", response_model=ReportInfo, summary="Validate the AIMS",
     description="Run the rules (all, or those named by `rule`, repeatable) as of a date, on "
     "the whole graph or only the nodes concerning one AI system (`system`: identifier or "
-    "IRI): the assessment's `summary` (the same as /v1/gaps and `aims validate`), the counts "
+    "IRI): the assessment's `summary` (the same as /v1/gaps and `aims validate`; with `system`, "
+    "of that system alone), the counts "
     "and every finding with the person who must fix it and which link of the routing chain "
     "chose them (`owner_reason`). Non-conformance is a 200 with `conforms: false`. "
     "`Accept: text/turtle` gives the standard `sh:ValidationReport`. Unknown rule or "
@@ -146,4 +148,6 @@ def run_validation(
                                      engine=engine.value)
         if fmt == "turtle":
             return Response(report.to_turtle(), media_type="text/turtle; charset=utf-8")
-        return assess(store, as_of=day, rules=rule, report=report).validation_dict()
+        scope = str(find_system(store, system)) if system else None
+        return assess(store, as_of=day, rules=rule, report=report,
+                      system=scope).validation_dict()

@@ -42,7 +42,8 @@ def validate_command(
     ] = None,
     system: Annotated[
         str | None,
-        typer.Option("--system", help="Only what concerns this AI system (identifier or IRI).",
+        typer.Option("--system", help="Only what concerns this AI system (identifier or "
+                     "IRI); the summary then counts that system alone.",
                      show_default=False),
     ] = None,
     fmt: Annotated[
@@ -72,6 +73,7 @@ def validate_command(
     """
     from mapper.rules import stored as findings
     from mapper.rules.assessment import assess
+    from mapper.rules.results import find_system
     from mapper.rules.validate import validate
 
     day = parse_date(as_of)
@@ -80,7 +82,9 @@ def validate_command(
             findings.refresh(opened_store, as_of=day)
         report = validate(opened_store, as_of=day, rules=rule or None, system=system,
                           engine=engine.value)
-        verdict = assess(opened_store, as_of=day, rules=rule or None, report=report)
+        scope = str(find_system(opened_store, system)) if system else None
+        verdict = assess(opened_store, as_of=day, rules=rule or None, report=report,
+                         system=scope)
     if fmt is ReportFormat.json:
         print_json(verdict.validation_dict())
     elif fmt is ReportFormat.turtle:

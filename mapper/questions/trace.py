@@ -228,7 +228,7 @@ def _gaps_of(store: Store, trace: Trace, system: URIRef, judged: date) -> list[G
     they were passed, its suppliers, then every other finding that concerns it."""
     from mapper.rules.assessment import assess  # the rules: heavy, only a trace needs them
 
-    verdict = assess(store, as_of=judged)
+    verdict = assess(store, as_of=judged, system=str(system))
     gaps: list[Gap] = []
     if not trace.in_scope:
         gaps.append(Gap("scope", "not in the AIMS scope: the gates are not required (SCOPE-03 "

@@ -36,7 +36,7 @@ from mapper.questions import queries
 from mapper.questions.queries import text
 from mapper.rules import catalogue
 from mapper.rules.catalogue import ACTIVITIES, GATES
-from mapper.rules.results import Finding, Report
+from mapper.rules.results import Finding, Report, is_system
 from mapper.store import Store
 from mapper.vocab import AIMS
 
@@ -96,16 +96,24 @@ class _Links:
     top: Route | None
 
 
-def _links(store: Store, nodes: Iterable[Node]) -> _Links:
+def _links(store: Store, nodes: Iterable[Node], *, few: bool = False) -> _Links:
     """Best route and the AI systems concerned, per node, from queries/responsible-person.rq.
 
     The query runs once over the whole store and the rows of the wanted nodes are kept: bound
     to the nodes (VALUES), pyoxigraph evaluates the chain's UNION for every binding (100 s at
     10,000 systems); in full it is one pass, read as plain text (no rdflib term per cell).
+    `few` (the findings of one system) binds each node in turn instead: the node substituted
+    into the query is a handful of index lookups (about 2 ms), not a pass over the store.
     """
     wanted = {str(n) for n in nodes if isinstance(n, URIRef)}
     query = queries.get("responsible-person")
-    found = store.select_text(query.text_for(store.kind))
+    found: list[tuple[str | None, ...]]
+    if few:
+        found = [tuple(None if t is None else str(t) for t in row)
+                 for node in sorted(wanted) for row in queries.run(
+                     store, query, {"node": node}).rows]
+    else:
+        found = store.select_text(query.text_for(store.kind))
     rows: list[tuple[str | None, int, str, str, str]] = []
     systems: dict[str, set[str]] = defaultdict(set)
     for node, link, via, person in found:
@@ -293,44 +301,55 @@ class Assessment:
 _cache: weakref.WeakKeyDictionary[Store, dict[tuple[Any, ...], Assessment]] = (
     weakref.WeakKeyDictionary())
 _lock = threading.Lock()
+_KEEP = 64
+"""Assessments kept per store and revision (whole ones and one-system ones), oldest dropped."""
 
 
 def assess(store: Store, *, as_of: date, rules: Sequence[str] | None = None,
-           report: Report | None = None) -> Assessment:
+           report: Report | None = None, system: str | None = None) -> Assessment:
     """The assessment of the store as of a date (all rules, or the ids given), cached per store
     object until a write through it changes its revision. `report` assesses a selection of
-    findings instead (e.g. `aims validate --system`), which is not cached."""
+    findings instead (e.g. `aims validate --system`), which is not cached.
+
+    `system` (an AI system's IRI) assesses only what concerns that system: its findings
+    (mapper.rules.results.concerned_nodes), their routes and its own status, in milliseconds
+    where the whole assessment of a large estate takes seconds; its `systems` hold that one
+    system (none when it is out of scope) and its `scorecard` is empty, so its `summary`
+    describes the system, not the AIMS. A gate decision and a trace need no more.
+    """
+    scope = URIRef(system) if system is not None else None
     if report is not None:  # a selection of findings (--system): not the store's assessment
-        return _assess(store, report)
-    key = (store.revision, as_of, tuple(sorted(rules)) if rules else None)
+        return _assess(store, report, scope)
+    key = (store.revision, as_of, tuple(sorted(rules)) if rules else None, system)
     with _lock:
         cached = _cache.get(store, {}).get(key)
     if cached is not None:
         return cached
     from mapper.rules.validate import validate  # the engines: only a cache miss needs them
 
-    result = _assess(store, validate(store, as_of=as_of, rules=rules))
+    result = _assess(store, validate(store, as_of=as_of, rules=rules, system=system), scope)
     with _lock:
         entries = _cache.setdefault(store, {})
         for old in [k for k in entries if k[0] != store.revision]:
             del entries[old]
-        if len(entries) > 16:
-            entries.clear()
+        while len(entries) >= _KEEP:
+            del entries[next(iter(entries))]
         entries[key] = result
     return result
 
 
-def _assess(store: Store, report: Report) -> Assessment:
+def _assess(store: Store, report: Report, system: URIRef | None = None) -> Assessment:
     nodes: list[Node] = [t for f in report.findings for t in (f.focus_term, f.value_term)
                          if t is not None]
-    links = _links(store, nodes)
+    links = _links(store, nodes, few=system is not None)
     routes = _route_with(links, report)
     for i, f in enumerate(report.findings):
         route = routes[i]
         f.owner = route.person if route else None
-    systems, concerning = _systems(store, report, links)
+    systems, concerning = _systems(store, report, links, system)
     return Assessment(as_of=report.as_of, report=report, routes=routes, systems=systems,
-                      clauses=_clauses(report), scorecard=_scorecard(store, report),
+                      clauses=_clauses(report),
+                      scorecard=[] if system is not None else _scorecard(store, report),
                       concerning=concerning)
 
 
@@ -345,21 +364,32 @@ def _concerned(f: Finding, links: _Links, systems: set[str]) -> set[str]:
     return links.systems.get(str(f.focus_term), set()) & systems
 
 
-def _systems(store: Store, report: Report, links: _Links
+def _systems(store: Store, report: Report, links: _Links, scope: URIRef | None = None
              ) -> tuple[list[SystemStatus], dict[str, list[int]]]:
+    """The in-scope systems' statuses and, per AI system, the findings concerning it; of the
+    one system `scope` only when given (the others the findings name are looked up one by
+    one, so a supplier's finding about another system it supplies is not counted as its)."""
     rules = {r.id: r for r in catalogue.rules()}
     rows: dict[str, dict[str, Any]] = {}
     every: set[str] = set()
-    for r in queries.result_dicts(queries.run(store, "ai-systems")):
+    bound = {"system": scope} if scope is not None else None
+    for r in queries.result_dicts(queries.run(store, "ai-systems", bound)):
         every.add(r["system"])
         if r["in_scope"]:
             rows.setdefault(r["system"], r)
+    if scope is not None:
+        every.add(str(scope))
+        terms = {t for f in report.findings for t in (f.value_term, f.focus_term)
+                 if isinstance(t, URIRef) and str(t) not in every}
+        every |= {str(t) for t in terms if is_system(store, t)}
     gate_findings: dict[tuple[str, str], list[Finding]] = defaultdict(list)
     supplier: dict[str, list[Finding]] = defaultdict(list)
     concerning: dict[str, list[int]] = defaultdict(list)
     for i, f in enumerate(report.findings):
         rule = rules.get(f.rule)
         for system in sorted(_concerned(f, links, every)):
+            if scope is not None and system != str(scope):
+                continue
             concerning[system].append(i)
             if rule is None or system not in rows:
                 continue
@@ -368,7 +398,7 @@ def _systems(store: Store, report: Report, links: _Links
             elif f.rule.startswith("THIRD-"):
                 supplier[system].append(f)
     order: dict[str, list[str]] = defaultdict(list)
-    for r in queries.run(store, "gate-order-violations").dicts():
+    for r in queries.run(store, "gate-order-violations", bound).dicts():
         needed = text(r["needed_date"])
         when = f" (first {text(r['needed'])}: {needed})" if needed else ""
         line = f"{text(r['violation'])}: {text(r['event'])} on {text(r['date'])}{when}"

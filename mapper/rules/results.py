@@ -173,10 +173,15 @@ class RawResult:
     component: Node | None = None
 
 
+def is_system(store: Store, node: URIRef) -> bool:
+    """Whether the node is an AI system (of aims:AISystem or a subclass)."""
+    return bool(store.query(_IS_SYSTEM, bindings={"system": node}).boolean)
+
+
 def find_system(store: Store, system: str) -> URIRef:
     """The AI system named by its aims:identifier (or IRI); NotFound when there is none."""
     if re.match(r"^(https?|urn):", system):
-        if store.query(_IS_SYSTEM, bindings={"system": URIRef(system)}).boolean:
+        if is_system(store, URIRef(system)):
             return URIRef(system)
     else:
         rows = store.query(_SYSTEM_BY_KEY, bindings={"key": Literal(system)}).rows

@@ -436,19 +436,29 @@ def refresh(store: Store, *, as_of: date) -> Report:
     return compiled.to_report(store, [r for _, r in results], as_of=as_of)
 
 
-def stored_results(store: Store) -> list[tuple[str, RawResult]]:
-    """The stored findings as (check key, raw result)."""
+def stored_results(store: Store, focus: Sequence[Node] | None = None
+                   ) -> list[tuple[str, RawResult]]:
+    """The stored findings as (check key, raw result); of the given focus nodes only when
+    given (bound as VALUES: one index lookup per node, not a pass over every finding)."""
     checks = {c.key: c for c in compiled.checks()}
-    rows = store.query(
-        f"SELECT ?c ?x ?v WHERE {{ GRAPH <{FINDINGS_GRAPH}> {{ ?f <{_CHECK}> ?c ; "
-        f"<{_FOCUS}> ?x . OPTIONAL {{ ?f <{_VALUE}> ?v }} }} }}").rows
+    pattern = (f"GRAPH <{FINDINGS_GRAPH}> {{ ?f <{_CHECK}> ?c ; <{_FOCUS}> ?x . "
+               f"OPTIONAL {{ ?f <{_VALUE}> ?v }} }}")
+    if focus is None:
+        rows = store.query(f"SELECT ?c ?x ?v WHERE {{ {pattern} }}").rows
+    else:
+        iris = sorted({n for n in focus if isinstance(n, URIRef)}, key=str)
+        rows = []
+        for start in range(0, len(iris), compiled.CHUNK):
+            values = " ".join(n.n3() for n in iris[start:start + compiled.CHUNK])
+            rows += store.query(
+                f"SELECT ?c ?x ?v WHERE {{ VALUES ?x {{ {values} }} {pattern} }}").rows
     out: list[tuple[str, RawResult]] = []
-    for key, focus, value in rows:
+    for key, node, value in rows:
         check = checks.get(str(key))
-        if check is None or focus is None:
+        if check is None or node is None:
             continue
         out.append((check.key, RawResult(
-            source_shape=check.shape, focus=focus, severity=check.severity, path=check.path,
+            source_shape=check.shape, focus=node, severity=check.severity, path=check.path,
             value=value, component=check.component)))
     return out
 
@@ -466,16 +476,16 @@ def current(store: Store, *, as_of: date | None = None, rules: Sequence[str] | N
     _log.info("findings answered from the store (stored as of %s)", stored.isoformat())
     rule_ids = list(dict.fromkeys(rules)) if rules else None
     wanted = {c.key for c in compiled.selected(rule_ids)}
-    results = [(k, r) for k, r in stored_results(store) if k in wanted]
+    keep = concerned_nodes(store, find_system(store, system)) if system else None
+    results = [(k, r) for k, r in stored_results(store, keep) if k in wanted]
     if day != stored:
         dated = [c for c in compiled.selected(rule_ids) if c.uses_as_of]
         dated_keys = {c.key for c in dated}
-        results = [(k, r) for k, r in results if k not in dated_keys] + _run(store, dated, day)
-    raw = [r for _, r in results]
-    if system:
-        keep = set(concerned_nodes(store, find_system(store, system)))
-        raw = [r for r in raw if r.focus in keep]
-    return compiled.to_report(store, raw, as_of=day, rules=rule_ids)
+        nodes: dict[str, set[Node]] | None = (
+            None if keep is None else {c.key: set(keep) for c in dated})
+        results = [(k, r) for k, r in results if k not in dated_keys] + _run(
+            store, dated, day, nodes)
+    return compiled.to_report(store, [r for _, r in results], as_of=day, rules=rule_ids)
 
 
 # --- changes -----------------------------------------------------------------------------------

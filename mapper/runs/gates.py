@@ -34,7 +34,7 @@ from mapper import resources
 from mapper.errors import InputError
 from mapper.questions import trace
 from mapper.rules import catalogue
-from mapper.rules.assessment import PASSED, Assessment, SystemStatus, assess
+from mapper.rules.assessment import PASSED, assess
 from mapper.rules.catalogue import GATES
 from mapper.rules.results import Finding
 from mapper.store import Store
@@ -107,15 +107,12 @@ def check_gate(name: str) -> str:
 def decide(store: Store, system: str, gate: str, *, as_of: date) -> Decision:
     """The gate decision for one in-scope system (identifier, IRI or unique label)."""
     gate = check_gate(gate)
-    verdict = assess(store, as_of=as_of)
-    status = _in_scope(verdict, system)
-    if status is None:  # a label, or a system outside the scope: the inventory decides
-        row = trace.find_system(store, system)
-        status = verdict.system(row["system"])
-        if status is None:
-            raise InputError(f"AI system {row['identifier'] or row['system']} is not in scope "
-                             "(aims:inScope true): gates apply to in-scope systems only; "
-                             "bring it into scope or record its exclusion")
+    row = trace.find_system(store, system)
+    status = assess(store, as_of=as_of, system=row["system"]).system(row["system"])
+    if status is None:
+        raise InputError(f"AI system {row['identifier'] or row['system']} is not in scope "
+                         "(aims:inScope true): gates apply to in-scope systems only; "
+                         "bring it into scope or record its exclusion")
     found = status.gate(gate)
     missing = [_missing(f) for f in found.findings if f.severity == "Violation"]
     warnings = [_missing(f) for f in found.findings if f.severity != "Violation"]
@@ -136,17 +133,6 @@ def decide(store: Store, system: str, gate: str, *, as_of: date) -> Decision:
     return Decision(system=status.system, identifier=status.identifier,
                     label=status.label, gate=gate, as_of=as_of, status=found.status,
                     decision=decision, reason=reason, missing=missing, warnings=warnings)
-
-
-def _in_scope(verdict: Assessment, key: str) -> SystemStatus | None:
-    """The in-scope system named by IRI or identifier (case-insensitive), without a query."""
-    wanted = key.strip()
-    found = verdict.system(wanted)
-    if found is not None:
-        return found
-    lowered = wanted.lower()
-    hits = [s for s in verdict.systems if s.identifier.lower() == lowered]
-    return hits[0] if len(hits) == 1 else None
 
 
 def _missing(f: Finding) -> Missing:
