@@ -89,7 +89,8 @@ def find_system(store: Store, key: str, *, systems: list[dict[str, Any]] | None 
                 ) -> dict[str, Any]:
     """The inventory row of the system named by IRI, identifier or a unique label match.
 
-    An exact match always wins over a partial one, in this order: the IRI, the identifier,
+    An exact match always wins over a partial one, in this order: the IRI, the identifier
+    (spelt exactly as recorded: one index lookup; else compared without case),
     the IRI's last segment (the scoped key, e.g. "dol-35" when two agencies both have a "35"),
     the label. NotFound (with the closest names) when nothing matches; InputError when several
     match equally (naming each one's scoped key, which tells them apart).
@@ -106,6 +107,11 @@ def find_system(store: Store, key: str, *, systems: list[dict[str, Any]] | None 
                 queries.run(store, "ai-systems", {"system": URIRef(key.strip())}))
             if rows:
                 return _match(rows, key)
+    exact = queries.run(store, "systems-identified", {"identifier": key.strip()}).rows
+    if len(exact) == 1:  # the identifier as recorded: one index lookup, and it wins
+        rows = queries.result_dicts(queries.run(store, "ai-systems", {"system": exact[0][0]}))
+        if rows:
+            return _match(rows, key)
     candidates = queries.result_dicts(
         queries.run(store, "systems-named", {"text": key.strip()}))
     try:

@@ -53,12 +53,6 @@ SELECT DISTINCT ?node WHERE {
 }
 """
 
-_SYSTEM_BY_KEY = """
-PREFIX aims: <https://aims-graph.org/ns#>
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-SELECT ?system WHERE { ?system aims:identifier ?key ; a/rdfs:subClassOf* aims:AISystem . }
-"""
-
 _IS_SYSTEM = """
 PREFIX aims: <https://aims-graph.org/ns#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
@@ -184,7 +178,9 @@ def find_system(store: Store, system: str) -> URIRef:
         if is_system(store, URIRef(system)):
             return URIRef(system)
     else:
-        rows = store.query(_SYSTEM_BY_KEY, bindings={"key": Literal(system)}).rows
+        from mapper.questions import queries
+
+        rows = queries.run(store, "systems-identified", {"identifier": system}).rows
         if rows:
             return URIRef(str(sorted(str(r[0]) for r in rows)[0]))
     raise NotFound(f"no AI system with identifier or IRI {system!r}; "

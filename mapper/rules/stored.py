@@ -441,17 +441,19 @@ def stored_results(store: Store, focus: Sequence[Node] | None = None
     """The stored findings as (check key, raw result); of the given focus nodes only when
     given (bound as VALUES: one index lookup per node, not a pass over every finding)."""
     checks = {c.key: c for c in compiled.checks()}
-    pattern = (f"GRAPH <{FINDINGS_GRAPH}> {{ ?f <{_CHECK}> ?c ; <{_FOCUS}> ?x . "
-               f"OPTIONAL {{ ?f <{_VALUE}> ?v }} }}")
+    # the focus first and the VALUES inside the GRAPH block: 3 ms at 10,000 systems, where
+    # VALUES outside or the check first made pyoxigraph read every finding (750 ms)
+    pattern = f"?f <{_FOCUS}> ?x . ?f <{_CHECK}> ?c . OPTIONAL {{ ?f <{_VALUE}> ?v }}"
     if focus is None:
-        rows = store.query(f"SELECT ?c ?x ?v WHERE {{ {pattern} }}").rows
+        rows = store.query(
+            f"SELECT ?c ?x ?v WHERE {{ GRAPH <{FINDINGS_GRAPH}> {{ {pattern} }} }}").rows
     else:
         iris = sorted({n for n in focus if isinstance(n, URIRef)}, key=str)
         rows = []
         for start in range(0, len(iris), compiled.CHUNK):
             values = " ".join(n.n3() for n in iris[start:start + compiled.CHUNK])
-            rows += store.query(
-                f"SELECT ?c ?x ?v WHERE {{ VALUES ?x {{ {values} }} {pattern} }}").rows
+            rows += store.query(f"SELECT ?c ?x ?v WHERE {{ GRAPH <{FINDINGS_GRAPH}> {{ "
+                                f"VALUES ?x {{ {values} }} {pattern} }} }}").rows
     out: list[tuple[str, RawResult]] = []
     for key, node, value in rows:
         check = checks.get(str(key))

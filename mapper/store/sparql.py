@@ -540,4 +540,18 @@ def bind_values(sparql: str, bindings: Mapping[str, Node] | None) -> str:
     if not bindings:
         return sparql
     terms = {name: _term_text(name, term) for name, term in sorted(bindings.items())}
-    return SparqlWriter(terms).query(parse_query(sparql))
+    template = _bound_template(sparql, tuple(terms))
+    return _SLOT.sub(lambda m: terms[m.group(1)], template)
+
+
+_TOKEN = os.urandom(8).hex()
+_SLOT = re.compile("\x00" + _TOKEN + r":([A-Za-z_][A-Za-z0-9_]*)\x00")
+"""A bound variable's place in a written template: a NUL-delimited per-process token that no
+query text holds, replaced in one pass (a term's own text is never searched again)."""
+
+
+@lru_cache(maxsize=512)
+def _bound_template(sparql: str, names: tuple[str, ...]) -> str:
+    """The query written once per set of bound variables, a slot where each term goes: the
+    tree is walked once, not on every run (2 ms a run for the larger queries)."""
+    return SparqlWriter({n: f"\x00{_TOKEN}:{n}\x00" for n in names}).query(parse_query(sparql))
