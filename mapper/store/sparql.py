@@ -62,8 +62,12 @@ class SparqlWriter:
     'SELECT ?s WHERE { VALUES (?o) { ("x") } ?s ?p "x" . }'
     """
 
-    def __init__(self, bindings: Mapping[str, str] | None = None) -> None:
+    def __init__(self, bindings: Mapping[str, str] | None = None, *,
+                 unordered: bool = False) -> None:
         self.bindings = dict(bindings or {})
+        self.unordered = unordered
+        """Leave out the outer query's ORDER BY (unless it has a LIMIT or OFFSET)."""
+        self._outer: Any = None
 
     # --- terms and expressions ---------------------------------------------------------------
 
@@ -264,6 +268,9 @@ class SparqlWriter:
             out.append("HAVING " + " ".join(f"({self.expr(c)})"
                                             for c in _items(having, "condition")))
         order = dict.get(node, "orderby")
+        if order is not None and self.unordered and node is self._outer and dict.get(
+                node, "limitoffset") is None:
+            order = None
         if order is not None:
             conditions = []
             for c in _items(order, "condition"):
@@ -321,6 +328,7 @@ class SparqlWriter:
                 lines.append(f"PREFIX {dict.get(decl, 'prefix') or ''}: "
                              f"{sparql_iri(str(decl['iri']))}")
         first = self.values_block(sorted(self.bindings))
+        self._outer = form
         if form.name == "SelectQuery":
             body = self.select(form, first)
         elif form.name == "AskQuery":
@@ -542,6 +550,18 @@ def bind_values(sparql: str, bindings: Mapping[str, Node] | None) -> str:
     terms = {name: _term_text(name, term) for name, term in sorted(bindings.items())}
     template = _bound_template(sparql, tuple(terms))
     return _SLOT.sub(lambda m: terms[m.group(1)], template)
+
+
+@lru_cache(maxsize=64)
+def without_order(sparql: str) -> str:
+    """The query without its outer ORDER BY (kept when a LIMIT or OFFSET needs it), for a
+    caller that orders the rows itself: sorting 86,000 rows of a large estate cost pyoxigraph
+    more than finding them (responsible-person at 10,000 systems on disk: 21 s, 9 s without).
+
+    >>> without_order("SELECT ?s WHERE { ?s ?p ?o } ORDER BY ?s")
+    'SELECT ?s WHERE { ?s ?p ?o . }'
+    """
+    return SparqlWriter(unordered=True).query(parse_query(sparql))
 
 
 _TOKEN = os.urandom(8).hex()
