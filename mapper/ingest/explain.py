@@ -18,7 +18,7 @@ from mapper.ingest import RDF_SUFFIXES, expand_paths, prepare
 from mapper.ingest.limits import Limits
 from mapper.ingest.mapping import Prop, Table, fit, load_mapping
 from mapper.ingest.readers import HEAD_ROWS, Grid
-from mapper.ingest.values import is_null, text
+from mapper.ingest.values import is_null, split_cell, text
 
 SAMPLES = 3
 SCANNED = 20_000
@@ -103,7 +103,7 @@ def _explain_grid(grid: Grid, table: Table, mapping_nulls: frozenset[str]) -> di
                 samples[column].append(value[:80])
             prop = mapped.get(column)
             if prop is not None and prop.map is not None and prop.map.lookup(value) is None:
-                pieces = value.split(prop.split) if prop.split else [value]
+                pieces = split_cell(value, prop.split) if prop.split else [value]
                 for piece in pieces:
                     if piece.strip() and prop.map.lookup(piece) is None:
                         unknown.setdefault(column, Counter())[piece.strip()[:80]] += 1

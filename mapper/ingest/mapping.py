@@ -985,8 +985,7 @@ class Applier:
             if not pieces and prop.required:
                 raise _RowError(prop.column, value, "a value is required here")
         elif prop.split:
-            pieces = [p for p in (s.strip() for s in value.split(prop.split))
-                      if not V.is_null(p, self.mapping.nulls)]
+            pieces = list(V.split_cell(value, prop.split, self.mapping.nulls))
         out = []
         for piece in pieces:
             term = self._term(prop, piece, rownum)

@@ -11,7 +11,8 @@ How a table is inverted:
 - a column read by a property becomes the property's values: an enumeration IRI its first
   spelling in the value map, a date its ISO form, a boolean yes/no, a catalogue term its
   notation, a reference the referenced node's ID (or its IRI when minting from the ID would
-  not give that node back), several values joined with "; " where the column is split;
+  not give that node back), several values joined with "; " where the column is split,
+  each escaped so that ingest splits them back (`values.join_cell`: `\\;`, `\\n` ...);
 - a column read by a node of the row (evidence locations, a review's minutes) follows the
   link; a column that keys another node (the scope of an exclusion) follows the link back;
 - the IRI column carries the record's IRI whenever minting from its ID would give another one,
@@ -80,6 +81,12 @@ def _curie(iri: str) -> str:
         if iri.startswith(ns) and len(iri) > len(ns):
             return f"{prefix}:{iri[len(ns):]}"
     return iri
+
+
+def _reads_back(text: str, nulls: frozenset[str]) -> bool:
+    """Whether ingest reads a single-valued cell holding `text` as exactly `text`."""
+    return (V.text(text) == text and not V.is_null(text, nulls)
+            and not (text.startswith("[") and V.list_cell(text) is not None))
 
 
 def _sort_key(term: Term) -> tuple[int, str]:
@@ -281,13 +288,14 @@ class _Inverse:
                 if not values:
                     continue
                 texts = list(dict.fromkeys(self._text(prop, v) for v in values))
-                if prop.split and any(prop.split in t for t in texts):
+                if prop.split:  # escaped: a value holding the separator comes back whole
+                    return V.join_cell(texts, prop.split, self.mapping.nulls)
+                if not _reads_back(texts[0], self.mapping.nulls):
                     self.warnings.append(
-                        f"{table.title}: a value of {_curie(prop.predicate.strip('<>'))} on "
-                        f"{subject} contains {prop.split!r}, which column "
-                        f"{table.columns[column].label!r} reads as a separator")
-                if prop.split:
-                    return (prop.split + " ").join(texts)
+                        f"{table.title}: the value {texts[0][:40]!r} of "
+                        f"{_curie(prop.predicate.strip('<>'))} on {subject} reads back "
+                        f"differently from column {table.columns[column].label!r} (spaces at "
+                        "its ends, a carriage return, a placeholder or a JSON list)")
                 if len(texts) > 1:
                     self.warnings.append(
                         f"{table.title}: {subject} has {len(texts)} values for "
