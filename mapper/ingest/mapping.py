@@ -978,7 +978,7 @@ class Applier:
                 raise _RowError(prop.column, "", "a value is required here")
             return []
         assert value is not None
-        pieces: list[V.Cell] = [raw]
+        pieces: list[V.Cell] = [value if isinstance(raw, str) else raw]  # texts come clean
         listed = V.list_cell(value) if value.startswith("[") else None
         if listed is not None:  # a JSON array: one value per item
             pieces = [p for p in listed if not V.is_null(p, self.mapping.nulls)]
@@ -995,7 +995,8 @@ class Applier:
 
     def _term(self, prop: Prop, raw: V.Cell, rownum: int) -> str | None:
         assert prop.column is not None
-        value = V.text(raw) or ""
+        # a text is already clean (a split piece keeps the spaces its escapes give it)
+        value = raw if isinstance(raw, str) else (V.text(raw) or "")
         if prop.lookup_by is not None:
             return self.spool.wants.ask(prop.lookup_by, prop.lookup_class, value, prop.column,
                                         prop.lookup_missing, rownum)
