@@ -62,7 +62,7 @@ def test_workbook_gives_the_turtle_findings(demo_store: Store,  # noqa: F811
 
 def test_committed_workbook_is_current(demo_store: Store, tmp_path: Path) -> None:  # noqa: F811
     fresh = export_workbook(demo_store, tmp_path / "fresh.xlsx")
-    assert fresh.left_out == {"aims:Evidence": 24, "aims:Record": 1}
+    assert fresh.left_out == {}
     committed, current = read_cells(WORKBOOK), read_cells(tmp_path / "fresh.xlsx")
     assert list(committed) == list(current), f"sheets differ; regenerate: {REGENERATE}"
     for sheet in current:
@@ -75,17 +75,15 @@ def test_workbook_keeps_the_turtle_iris_and_records(demo_store: Store,  # noqa: 
     turtle, workbook = data_graph(demo_store), data_graph(workbook_store)
     typed = {s for s in turtle.subjects() if str(s).startswith("https://meridian.example/")}
     kept = {s for s in workbook.subjects() if str(s).startswith("https://meridian.example/")}
-    # every node keeps its IRI but the evidence files (46: those linked from a release
-    # approval, impact assessment or review become its sub-nodes, the others have no register)
-    # and the one generic record
-    lost = typed - kept
+    # every node keeps its IRI, the 46 evidence files (the Evidence sheet) and the one
+    # generic record (Other records) included
     evidence = set(turtle.subjects(RDF.type, URIRef(AIMS + "Evidence")))
-    assert len(evidence) == 46 and lost - evidence == {
-        URIRef("https://meridian.example/aims/rec-inventory-export-2026q2")}
+    assert len(evidence) == 46 and evidence <= kept
+    assert typed == kept
     claims = URIRef("https://meridian.example/aims/sys-claims-triage")
     for p, o in turtle.predicate_objects(claims):
         assert (claims, p, o) in workbook, (p, o)
-    assert len(workbook) > 0.75 * len(turtle)
+    assert set(workbook) == set(turtle)
 
 
 def test_workbook_round_trip_is_a_fixed_point(workbook_store: Store, tmp_path: Path) -> None:
@@ -155,10 +153,11 @@ def test_cli_export_and_ingest(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
     store = str(tmp_path / "store")
     code, out = run("ingest", str(WORKBOOK), "--store", store)
-    assert code == 0 and "334 records" in out
+    assert code == 0 and "391 records" in out
     code, out = run("export", "--out", str(tmp_path / "x.xlsx"), "--store", store,
                     "--format", "json")
-    assert code == 0 and json.loads(out)["rows"] == 334
+    assert code == 0 and json.loads(out)["rows"] == 391
+    assert json.loads(out)["left_out"] == {}
     code, _ = run("export", "--out", str(tmp_path / "x.csv"), "--store", store)
     assert code == 2
     code, out = run("export", "--help")

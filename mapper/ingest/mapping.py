@@ -195,6 +195,7 @@ class Prop:
     lookup_by: str | None = None  # `lookup: {by, class}`: an existing node's IRI (lookups.py)
     lookup_class: str | None = None
     lookup_missing: str = "error"  # or "warn"
+    inverse: bool = False  # the cell's node is the subject, the row's node the object
 
 
 @dataclass
@@ -518,6 +519,11 @@ class _Builder:
             raise self.fail(f"{where}: invalid must be error or warn")
         if "else" in spec:
             prop.fallback = self._prop(pred, spec["else"], columns, f"{where} > else")
+        prop.inverse = bool(spec.get("inverse", False))
+        if prop.inverse and (prop.column is None or "lookup" in spec or prop.map is not None
+                             or (prop.ref is None and prop.type != "iri")):
+            raise self.fail(f"{where}: inverse: true links the nodes a column names to the "
+                            "row's node: give it a column with ref: KIND or type: iri")
         if "lookup" in spec:
             look = spec["lookup"]
             if not isinstance(look, dict) or "by" not in look or prop.column is None:
@@ -1158,7 +1164,10 @@ class Applier:
                 except _RowError as exc:
                     errors.append(exc)
                     continue
-                out.extend(f"{subject} {prop.predicate} {t}" for t in terms)
+                if prop.inverse:
+                    out.extend(f"{t} {prop.predicate} {subject}" for t in terms)
+                else:
+                    out.extend(f"{subject} {prop.predicate} {t}" for t in terms)
             if sink is not None:
                 sink.extend(out)
             else:

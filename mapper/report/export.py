@@ -116,6 +116,8 @@ class _Inverse:
                         self.kind_classes[prop.ref].add(_iri(prop.ref_class))
         self._inverse_maps: dict[str, dict[str, str]] = {}
         self.covered: set[Term] = set()
+        self.claimed: dict[URIRef, str] = {}  # node -> the sheet whose row it is
+        self.inlined: set[Term] = set()  # sub-nodes written in their record's row
 
     # the mapping's pieces --------------------------------------------------------------------
 
@@ -207,6 +209,25 @@ class _Inverse:
 
     # a row -----------------------------------------------------------------------------------
 
+    def _inlined(self, table: Table, node: Node, subject: URIRef, x: Term,
+                 link: URIRef) -> bool:
+        """Whether a sub-node of a row (evidence written as a location in its record's row)
+        comes back as it is from that row: its IRI is the one ingest mints for it, nothing
+        but this link points at it, and it holds only what the node's properties write.
+        Otherwise it is not written in the row but in the sheet of its own class."""
+        if not isinstance(x, URIRef) or x in self.claimed:
+            return False
+        kind = table.nodes[0].kind
+        ident = self.ident(subject, kind)
+        base = (self.mint(node.kind, ident)
+                if ident is not None and self.mint(kind, ident) == str(subject) else str(subject))
+        if str(x) != base + (f"/{node.suffix}" if node.suffix else ""):
+            return False
+        if set(self.graph.subject_predicates(x)) != {(subject, link)}:
+            return False
+        written = {RDF.type} | {_iri(p.predicate) for p in node.props}
+        return all(p in written for p in self.graph.predicates(x))
+
     def _nodes(self, table: Table, subject: URIRef) -> dict[str, list[Term]]:
         """The node of each of the table's nodes for one record (a row's other nodes)."""
         first = table.nodes[0]
@@ -217,8 +238,10 @@ class _Inverse:
                 for other in table.nodes:
                     for prop in other.props:
                         if prop.node == node.id and other.id in found:
+                            link = _iri(prop.predicate)
                             for x in found[other.id]:
-                                subs.extend(self.graph.objects(x, _iri(prop.predicate)))
+                                subs.extend(y for y in self.graph.objects(x, link)
+                                            if self._inlined(table, node, subject, y, link))
             else:
                 for prop in node.props:
                     if prop.node is not None and prop.node in found:
@@ -232,18 +255,21 @@ class _Inverse:
             found[node.id] = sorted(set(subs), key=_sort_key)
             if node.key is None:
                 self.covered.update(subs)
+                self.inlined.update(subs)
         return found
 
     def _assign(self, node: Node, subject: Term) -> dict[int, list[Term]]:
         """Values of the node's column properties, each value given to one property (by the
         kind of node it refers to when several columns share a predicate)."""
-        groups: dict[str, list[Prop]] = defaultdict(list)
+        groups: dict[tuple[str, bool], list[Prop]] = defaultdict(list)
         for prop in node.props:
             if prop.column is not None:
-                groups[prop.predicate].append(prop)
+                groups[prop.predicate, prop.inverse].append(prop)
         out: dict[int, list[Term]] = defaultdict(list)
-        for predicate, props in groups.items():
-            values = sorted(self.graph.objects(subject, _iri(predicate)), key=_sort_key)
+        for (predicate, inverse), props in groups.items():
+            found = (self.graph.subjects(_iri(predicate), subject) if inverse
+                     else self.graph.objects(subject, _iri(predicate)))
+            values = sorted(found, key=_sort_key)
             for value in values:
                 chosen = next((p for p in props if self._fits(p, value)), props[0])
                 out[id(chosen)].append(value)
@@ -309,7 +335,7 @@ class _Inverse:
     # the whole graph -------------------------------------------------------------------------
 
     def sheets(self) -> list[Sheet]:
-        claimed: dict[URIRef, str] = {}
+        claimed, inlined = self.claimed, self.inlined
         out = []
         for table in self.mapping.tables:
             classes = self.table_classes[table.name]
@@ -317,6 +343,8 @@ class _Inverse:
                         if isinstance(s, URIRef)}
             rows = []
             for subject in sorted(subjects, key=str):
+                if subject in inlined:
+                    continue  # written in its record's row (a sub-node)
                 if subject in claimed:
                     self.warnings.append(f"{subject} fits {claimed[subject]} and {table.title}; "
                                          f"written in {claimed[subject]} only")
