@@ -239,3 +239,94 @@ def test_values_with_separators_escapes_and_formulas_round_trip(tmp_path: Path) 
     # the carriage return is the one a single-valued cell cannot keep: not here, so the
     # graphs are the same
     _assert_isomorphic(graph, back)
+
+
+def test_evidence_sheet_links_back_and_sub_nodes_stay_in_their_row(tmp_path: Path) -> None:
+    """A release's test evidence given as a location in its row stays there on export (its
+    IRI is the one the row mints); evidence with a hash, or named from the Evidence sheet,
+    is an Evidence row linked back by 'Test evidence for'; both ingest back the same."""
+    import openpyxl
+
+    from mapper.ingest.template import write_template
+
+    path = write_template(tmp_path / "w.xlsx")
+    book = openpyxl.load_workbook(path)
+
+    def append(sheet: str, **cells: str) -> None:
+        ws = book[sheet]
+        header = [c.value for c in ws[1]]
+        ws.append([cells.get(h or "") for h in header])
+
+    append("AI systems", **{"System ID": "SYS-1", "Name": "Router"})
+    append("Release approvals", **{"Release approval ID": "REL-1", "System ID": "SYS-1",
+                                   "Test evidence location": "https://dms.example/t1.pdf"})
+    append("Release approvals", **{"Release approval ID": "REL-2", "System ID": "SYS-1"})
+    append("Evidence", **{"Evidence ID": "EV-1", "Title": "Test report; run 2",
+                          "Location": "https://dms.example/t2.pdf", "SHA-256": "ab" * 32,
+                          "Test evidence for (release approval IDs)": "REL-2; REL-1",
+                          "Evidence for (record IRIs)":
+                              "https://aims-graph.org/id/ai-system/sys-1"})
+    book.save(path)
+    first = open_store("memory")
+    [loaded] = ingest(first, path)
+    assert not loaded.rejected
+    graph = data_graph(first)
+    rel1 = URIRef("https://aims-graph.org/id/release-approval/rel-1")
+    rel2 = URIRef("https://aims-graph.org/id/release-approval/rel-2")
+    ev1 = URIRef("https://aims-graph.org/id/evidence/ev-1")
+    test_evidence = URIRef(AIMS + "testEvidence")
+    assert set(graph.objects(rel1, test_evidence)) == {
+        ev1, URIRef(str(rel1) + "/test-evidence")}
+    assert (rel2, test_evidence, ev1) in graph
+    assert (URIRef("https://aims-graph.org/id/ai-system/sys-1"), URIRef(AIMS + "evidence"),
+            ev1) in graph
+
+    result = export_graph(graph)
+    assert result.left_out == {} and result.warnings == []
+    sheets = {s.table.title: [dict(zip(s.header, r, strict=True)) for r in s.rows]
+              for s in result.sheets}
+    [evidence] = sheets["Evidence"]
+    assert evidence["Test evidence for (release approval IDs)"] == "REL-1; REL-2"
+    assert evidence["Title"] == "Test report; run 2" and evidence["IRI"] is None
+    releases = {r["Release approval ID"]: r for r in sheets["Release approvals"]}
+    assert releases["REL-1"]["Test evidence location"] == "https://dms.example/t1.pdf"
+    assert releases["REL-2"]["Test evidence location"] is None
+
+    # the sub-node gets a hash: its row cannot say that, so it moves to the Evidence sheet
+    sub = URIRef(str(rel1) + "/test-evidence")
+    graph.add((sub, URIRef(AIMS + "fileHash"), Literal("cd" * 32)))
+    again = export_graph(graph)
+    rows = {s.table.title: [dict(zip(s.header, r, strict=True)) for r in s.rows]
+            for s in again.sheets}
+    moved = next(r for r in rows["Evidence"] if r["IRI"] == str(sub))
+    assert moved["SHA-256"] == "cd" * 32
+    assert moved["Test evidence for (release approval IDs)"] == "REL-1"
+    assert next(r for r in rows["Release approvals"]
+                if r["Release approval ID"] == "REL-1")["Test evidence location"] is None
+    from mapper.report.export import write_workbook
+
+    fresh = open_store("memory")
+    [back] = ingest(fresh, write_workbook(again, tmp_path / "again.xlsx"))
+    assert not back.rejected
+    _assert_isomorphic(graph, data_graph(fresh))
+
+
+def test_inverse_needs_a_column_naming_nodes(tmp_path: Path) -> None:
+    from mapper.ingest.mapping import MappingError, load_mapping
+
+    path = tmp_path / "m.yaml"
+    path.write_text("""
+name: inverse-test
+tables:
+  - name: evidence
+    columns: {id: {headers: [ID]}, note: {headers: [Note]}}
+    key: [id]
+    nodes:
+      - id: evidence
+        kind: evidence
+        class: aims:Evidence
+        props:
+          aims:evidence: {column: note, inverse: true}
+""", encoding="utf-8")
+    with pytest.raises(MappingError, match="inverse: true .* ref: KIND or type: iri"):
+        load_mapping(path)

@@ -13,8 +13,12 @@ How a table is inverted:
   notation, a reference the referenced node's ID (or its IRI when minting from the ID would
   not give that node back), several values joined with "; " where the column is split,
   each escaped so that ingest splits them back (`values.join_cell`: `\\;`, `\\n` ...);
+- a column with `inverse: true` holds the nodes that link to the record (the records an
+  evidence file is for);
 - a column read by a node of the row (evidence locations, a review's minutes) follows the
-  link; a column that keys another node (the scope of an exclusion) follows the link back;
+  link, when that row gives the node back as it is (its IRI the minted one, nothing else
+  said about it): evidence with its own IRI, hash or author is a row of the Evidence sheet
+  instead; a column that keys another node (the scope of an exclusion) follows the link back;
 - the IRI column carries the record's IRI whenever minting from its ID would give another one,
   so a graph whose IRIs were written by hand (the demo organisation's Turtle) keeps them.
 
@@ -402,7 +406,9 @@ def write_workbook(export: Export, out: Path) -> Path:
         "One sheet per register. IDs are the records' keys; a cell holding a full IRI "
         "(https://...) names that node directly.",
         "The IRI column keeps a record's own IRI where it was not minted from its ID.",
-        "Several values in one cell are separated by ';'. Dates: YYYY-MM-DD.",
+        "Several values in one cell are separated by ';'; inside a value, \\; is a ';', "
+        "\\n a line break, \\\\ a backslash, \\s a space at its start or end. "
+        "Dates: YYYY-MM-DD.",
     ]:
         readme.append([line])
     readme.column_dimensions["A"].width = 100
