@@ -35,7 +35,8 @@ def _feeds(table: Table) -> dict[str, list[str]]:
 
     def visit(prop: Prop, node: str) -> None:
         pred = _short(prop.predicate)
-        add(prop.column, f"{node} {pred}")
+        # inverse: the cell's nodes link to the row's node
+        add(prop.column, f"(the cell's nodes) {pred} {node}" if prop.inverse else f"{node} {pred}")
         if prop.template:
             for part in prop.template.split("{")[1:]:
                 add(part.split("}", 1)[0], f"{node} {pred} (template)")
