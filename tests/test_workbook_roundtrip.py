@@ -157,7 +157,7 @@ def test_cli_export_and_ingest(tmp_path: Path, capsys: pytest.CaptureFixture[str
     code, out = run("export", "--out", str(tmp_path / "x.xlsx"), "--store", store,
                     "--format", "json")
     assert code == 0 and json.loads(out)["rows"] == 391
-    assert json.loads(out)["left_out"] == {}
+    assert json.loads(out)["left_out"] == {} and json.loads(out)["left_out_properties"] == {}
     code, _ = run("export", "--out", str(tmp_path / "x.csv"), "--store", store)
     assert code == 2
     code, out = run("export", "--help")
@@ -187,7 +187,7 @@ def test_demo_export_leaves_nothing_out_and_ingests_back_isomorphic(
     """The demo's Turtle -> `aims export` -> `aims ingest` into a fresh store: the same data
     graph (ingest provenance aside), every node in some sheet, every value written as is."""
     result = export_workbook(demo_store, tmp_path / "demo.xlsx")
-    assert result.left_out == {}
+    assert result.left_out == {} and result.left_out_properties == {}
     assert result.warnings == []
     fresh = open_store("memory")
     [loaded] = ingest(fresh, tmp_path / "demo.xlsx")
@@ -332,3 +332,31 @@ tables:
 """, encoding="utf-8")
     with pytest.raises(MappingError, match="inverse: true .* ref: KIND or type: iri"):
         load_mapping(path)
+
+
+def test_properties_no_column_holds_are_counted(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A record in a sheet keeps only what the sheet's columns hold: the rest is counted per
+    property and sheet, in the result and in `aims export`'s output."""
+    from mapper.cli import main
+
+    graph = Graph().parse(data="""@prefix aims: <https://aims-graph.org/ns#> .
+        <https://aims-graph.org/id/release-approval/r-1> a aims:ReleaseApproval ;
+            aims:identifier "R-1" ; aims:author <https://aims-graph.org/id/person/p-1> .
+        <https://aims-graph.org/id/release-approval/r-2> a aims:ReleaseApproval ;
+            aims:identifier "R-2" ; aims:author <https://aims-graph.org/id/person/p-1> .""",
+                          format="turtle")
+    result = export_graph(graph)
+    assert result.left_out_properties == {"aims:author on Release approvals": 2}
+    store = tmp_path / "store"
+    opened = open_store(str(store))
+    opened.load(graph.serialize(format="nt").encode(), format="nt",  # type: ignore[attr-defined]
+                graph="urn:test:releases")
+    opened.close()
+    monkeypatch.setattr(sys, "argv", ["aims", "export", "--out", str(tmp_path / "x.xlsx"),
+                                      "--store", str(store)])
+    with pytest.raises(SystemExit) as done:
+        main()
+    assert done.value.code in (0, None)
+    assert ("left out (no column holds them), records with: aims:author on Release approvals 2"
+            in capsys.readouterr().out)

@@ -23,7 +23,9 @@ How a table is inverted:
   so a graph whose IRIs were written by hand (the demo organisation's Turtle) keeps them.
 
 Columns from a `template:` (generated labels) cannot be inverted and are not needed: ingest
-writes them again. What the workbook cannot hold is reported (`Export.left_out`, warnings).
+writes them again. What the workbook cannot hold is reported: nodes no sheet holds by class
+(`Export.left_out`), properties of a sheet's records that none of its columns writes
+(`Export.left_out_properties`, "aims:author on Release approvals": 3), and warnings.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ class Export:
     sheets: list[Sheet]
     warnings: list[str] = field(default_factory=list)
     left_out: dict[str, int] = field(default_factory=dict)  # class -> nodes no sheet holds
+    left_out_properties: dict[str, int] = field(default_factory=dict)  # "p on sheet" -> records
     path: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -72,7 +75,8 @@ class Export:
             "path": self.path, "mapping": self.mapping,
             "sheets": {s.table.title: len(s.rows) for s in self.sheets},
             "rows": sum(len(s.rows) for s in self.sheets),
-            "left_out": self.left_out, "warnings": self.warnings,
+            "left_out": self.left_out, "left_out_properties": self.left_out_properties,
+            "warnings": self.warnings,
         }
 
 
@@ -119,6 +123,19 @@ class _Inverse:
                     if prop.ref and prop.ref_class:
                         self.kind_classes[prop.ref].add(_iri(prop.ref_class))
         self._inverse_maps: dict[str, dict[str, str]] = {}
+        # kind -> predicates some column writes on its records from elsewhere: an inverse
+        # column naming them, or a node of another table keyed by them (a scope's exclusions)
+        self.written_elsewhere: dict[str, set[URIRef]] = defaultdict(set)
+        for table in mapping.tables:
+            for node in table.nodes:
+                for prop in self._all_props(node):
+                    if prop.inverse:
+                        for kind in ([prop.ref] if prop.ref else list(self.kind_table)):
+                            self.written_elsewhere[kind].add(_iri(prop.predicate))
+                if node.key is not None:
+                    self.written_elsewhere[node.kind] |= {
+                        _iri(p.predicate) for p in self._all_props(node) if not p.inverse}
+        self.unwritten: Counter[str] = Counter()
         self.covered: set[Term] = set()
         self.claimed: dict[URIRef, str] = {}  # node -> the sheet whose row it is
         self.inlined: set[Term] = set()  # sub-nodes written in their record's row
@@ -356,10 +373,20 @@ class _Inverse:
                 claimed[subject] = table.title
                 self.covered.add(subject)
                 rows.append(self.row(table, subject))
+                self._count_unwritten(table, subject)
             rows.sort(key=lambda r: tuple("" if c is None else c for c in r))
             out.append(Sheet(table=table, header=[c.label for c in table.columns.values()],
                              rows=rows))
         return out
+
+    def _count_unwritten(self, table: Table, subject: URIRef) -> None:
+        """Count the record's properties that no column of its sheet (nor an inverse or keyed
+        column elsewhere) writes: they would not come back from the workbook."""
+        first = table.nodes[0]
+        written = {RDF.type, *self.written_elsewhere.get(first.kind, ())}
+        written |= {_iri(p.predicate) for p in self._all_props(first) if not p.inverse}
+        for predicate in set(self.graph.predicates(subject)) - written:
+            self.unwritten[f"{_curie(str(predicate))} on {table.title}"] += 1
 
     def left_out(self) -> dict[str, int]:
         counts: Counter[str] = Counter()
@@ -386,7 +413,8 @@ def export_graph(graph: Graph, mapping: Mapping | str | Path | None = None) -> E
     inverse = _Inverse(graph, mapping)
     sheets = inverse.sheets()
     return Export(mapping=mapping.name, sheets=sheets, warnings=inverse.warnings,
-                  left_out=inverse.left_out())
+                  left_out=inverse.left_out(),
+                  left_out_properties=dict(sorted(inverse.unwritten.items())))
 
 
 def write_workbook(export: Export, out: Path) -> Path:
