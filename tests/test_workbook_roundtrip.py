@@ -344,10 +344,14 @@ def test_properties_no_column_holds_are_counted(tmp_path: Path, capsys: pytest.C
         <https://aims-graph.org/id/release-approval/r-1> a aims:ReleaseApproval ;
             aims:identifier "R-1" ; aims:author <https://aims-graph.org/id/person/p-1> .
         <https://aims-graph.org/id/release-approval/r-2> a aims:ReleaseApproval ;
-            aims:identifier "R-2" ; aims:author <https://aims-graph.org/id/person/p-1> .""",
+            aims:identifier "R-2" ; aims:author <https://aims-graph.org/id/person/p-1> ;
+            <http://www.w3.org/2000/01/rdf-schema#label> "Freigabe"@de .""",
                           format="turtle")
     result = export_graph(graph)
     assert result.left_out_properties == {"aims:author on Release approvals": 2}
+    assert result.warnings == [
+        "Release approvals: 1 value(s) of rdfs:label carry a language tag @de, which the "
+        "column does not keep (it reads string values)"]
     store = tmp_path / "store"
     opened = open_store(str(store))
     opened.load(graph.serialize(format="nt").encode(), format="nt",  # type: ignore[attr-defined]

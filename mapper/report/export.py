@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rdflib import RDF, Graph, Literal, URIRef
+from rdflib import RDF, XSD, Graph, Literal, URIRef
 from rdflib.term import Node as Term
 
 from mapper.errors import InputError
@@ -97,6 +97,25 @@ def _reads_back(text: str, nulls: frozenset[str]) -> bool:
             and not (text.startswith("[") and V.list_cell(text) is not None))
 
 
+_READS_AS: dict[str, set[URIRef | None]] = {
+    "string": {None, XSD.string}, "date": {XSD.date, XSD.dateTime}, "integer": {XSD.integer},
+    "decimal": {XSD.decimal}, "boolean": {XSD.boolean}, "anyURI": {XSD.anyURI}}
+"""Column type -> the datatypes ingest gives its values."""
+
+
+def _retyped(prop: Prop, value: Term) -> str | None:
+    """What a literal loses when a column of this type reads it back (its language tag or
+    datatype), or None when it comes back as it is."""
+    if not isinstance(value, Literal) or prop.map is not None or prop.ref is not None:
+        return None
+    if value.language:
+        return f"language tag @{value.language}"
+    reads_as = _READS_AS.get(prop.type)
+    if reads_as is not None and value.datatype not in reads_as:
+        return f"datatype {_curie(str(value.datatype))}"
+    return None
+
+
 def _sort_key(term: Term) -> tuple[int, str]:
     return (0 if isinstance(term, Literal) else 1, str(term))
 
@@ -136,6 +155,7 @@ class _Inverse:
                     self.written_elsewhere[node.kind] |= {
                         _iri(p.predicate) for p in self._all_props(node) if not p.inverse}
         self.unwritten: Counter[str] = Counter()
+        self.retyped: Counter[tuple[str, str, str, str]] = Counter()
         self.covered: set[Term] = set()
         self.claimed: dict[URIRef, str] = {}  # node -> the sheet whose row it is
         self.inlined: set[Term] = set()  # sub-nodes written in their record's row
@@ -334,6 +354,11 @@ class _Inverse:
                 values = assigned.get(id(prop), [])
                 if not values:
                     continue
+                for value in values:
+                    lost = _retyped(prop, value)
+                    if lost is not None:
+                        self.retyped[table.title, _curie(prop.predicate.strip("<>")),
+                                     lost, prop.type] += 1
                 texts = list(dict.fromkeys(self._text(prop, v) for v in values))
                 if prop.split:  # escaped: a value holding the separator comes back whole
                     return V.join_cell(texts, prop.split, self.mapping.nulls)
@@ -388,6 +413,12 @@ class _Inverse:
         for predicate in set(self.graph.predicates(subject)) - written:
             self.unwritten[f"{_curie(str(predicate))} on {table.title}"] += 1
 
+    def retyped_warnings(self) -> list[str]:
+        """One warning per sheet, property and what its values lose in their column."""
+        return [f"{sheet}: {n} value(s) of {pred} carry a {lost}, which the column does not "
+                f"keep (it reads {kind} values)"
+                for (sheet, pred, lost, kind), n in sorted(self.retyped.items())]
+
     def left_out(self) -> dict[str, int]:
         counts: Counter[str] = Counter()
         for s, t in self.graph.subject_objects(RDF.type):
@@ -412,7 +443,8 @@ def export_graph(graph: Graph, mapping: Mapping | str | Path | None = None) -> E
         mapping = load_mapping(mapping or "aims-workbook")
     inverse = _Inverse(graph, mapping)
     sheets = inverse.sheets()
-    return Export(mapping=mapping.name, sheets=sheets, warnings=inverse.warnings,
+    return Export(mapping=mapping.name, sheets=sheets,
+                  warnings=inverse.warnings + inverse.retyped_warnings(),
                   left_out=inverse.left_out(),
                   left_out_properties=dict(sorted(inverse.unwritten.items())))
 
