@@ -25,7 +25,7 @@ How a table is inverted:
 Columns from a `template:` (generated labels) cannot be inverted and are not needed: ingest
 writes them again. What the workbook cannot hold is reported: nodes no sheet holds by class
 (`Export.left_out`), properties of a sheet's records that none of its columns writes
-(`Export.left_out_properties`, "aims:author on Release approvals": 3), and warnings.
+(`Export.left_out_properties`, "aims:fileHash on Release approvals": 3), and warnings.
 """
 
 from __future__ import annotations
