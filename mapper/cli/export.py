@@ -27,7 +27,8 @@ def export(
 
     The sheets are those of `aims template`, filled by inverting the same mapping, so
     `aims ingest` of the written file gives the same records back. Nodes that no register
-    holds are counted in the output ("left out").
+    holds, and properties of a register's records that none of its columns holds, are
+    counted in the output ("left out").
 
     --format oscal-assessment-results writes the findings as OSCAL findings and observations,
     the evidence files as back-matter resources (location, SHA-256), the as-of date as the
@@ -59,5 +60,8 @@ def export(
     if result.left_out:
         typer.echo("  left out (no register holds them): " + ", ".join(
             f"{n} {cls}" for cls, n in result.left_out.items()))
+    if result.left_out_properties:
+        typer.echo("  left out (no column holds them), records with: " + ", ".join(
+            f"{what} {n}" for what, n in result.left_out_properties.items()))
     for w in result.warnings:
         typer.echo(f"  warning: {w}")

@@ -18,7 +18,7 @@ from mapper.ingest import RDF_SUFFIXES, expand_paths, prepare
 from mapper.ingest.limits import Limits
 from mapper.ingest.mapping import Prop, Table, fit, load_mapping
 from mapper.ingest.readers import HEAD_ROWS, Grid
-from mapper.ingest.values import is_null, text
+from mapper.ingest.values import is_null, split_cell, text
 
 SAMPLES = 3
 SCANNED = 20_000
@@ -35,7 +35,8 @@ def _feeds(table: Table) -> dict[str, list[str]]:
 
     def visit(prop: Prop, node: str) -> None:
         pred = _short(prop.predicate)
-        add(prop.column, f"{node} {pred}")
+        # inverse: the cell's nodes link to the row's node
+        add(prop.column, f"(the cell's nodes) {pred} {node}" if prop.inverse else f"{node} {pred}")
         if prop.template:
             for part in prop.template.split("{")[1:]:
                 add(part.split("}", 1)[0], f"{node} {pred} (template)")
@@ -103,7 +104,7 @@ def _explain_grid(grid: Grid, table: Table, mapping_nulls: frozenset[str]) -> di
                 samples[column].append(value[:80])
             prop = mapped.get(column)
             if prop is not None and prop.map is not None and prop.map.lookup(value) is None:
-                pieces = value.split(prop.split) if prop.split else [value]
+                pieces = split_cell(value, prop.split) if prop.split else [value]
                 for piece in pieces:
                     if piece.strip() and prop.map.lookup(piece) is None:
                         unknown.setdefault(column, Counter())[piece.strip()[:80]] += 1

@@ -195,6 +195,7 @@ class Prop:
     lookup_by: str | None = None  # `lookup: {by, class}`: an existing node's IRI (lookups.py)
     lookup_class: str | None = None
     lookup_missing: str = "error"  # or "warn"
+    inverse: bool = False  # the cell's node is the subject, the row's node the object
 
 
 @dataclass
@@ -518,6 +519,11 @@ class _Builder:
             raise self.fail(f"{where}: invalid must be error or warn")
         if "else" in spec:
             prop.fallback = self._prop(pred, spec["else"], columns, f"{where} > else")
+        prop.inverse = bool(spec.get("inverse", False))
+        if prop.inverse and (prop.column is None or "lookup" in spec or prop.map is not None
+                             or (prop.ref is None and prop.type != "iri")):
+            raise self.fail(f"{where}: inverse: true links the nodes a column names to the "
+                            "row's node: give it a column with ref: KIND or type: iri")
         if "lookup" in spec:
             look = spec["lookup"]
             if not isinstance(look, dict) or "by" not in look or prop.column is None:
@@ -978,15 +984,14 @@ class Applier:
                 raise _RowError(prop.column, "", "a value is required here")
             return []
         assert value is not None
-        pieces: list[V.Cell] = [raw]
+        pieces: list[V.Cell] = [value if isinstance(raw, str) else raw]  # texts come clean
         listed = V.list_cell(value) if value.startswith("[") else None
         if listed is not None:  # a JSON array: one value per item
             pieces = [p for p in listed if not V.is_null(p, self.mapping.nulls)]
             if not pieces and prop.required:
                 raise _RowError(prop.column, value, "a value is required here")
         elif prop.split:
-            pieces = [p for p in (s.strip() for s in value.split(prop.split))
-                      if not V.is_null(p, self.mapping.nulls)]
+            pieces = list(V.split_cell(value, prop.split, self.mapping.nulls))
         out = []
         for piece in pieces:
             term = self._term(prop, piece, rownum)
@@ -996,7 +1001,8 @@ class Applier:
 
     def _term(self, prop: Prop, raw: V.Cell, rownum: int) -> str | None:
         assert prop.column is not None
-        value = V.text(raw) or ""
+        # a text is already clean (a split piece keeps the spaces its escapes give it)
+        value = raw if isinstance(raw, str) else (V.text(raw) or "")
         if prop.lookup_by is not None:
             return self.spool.wants.ask(prop.lookup_by, prop.lookup_class, value, prop.column,
                                         prop.lookup_missing, rownum)
@@ -1158,7 +1164,10 @@ class Applier:
                 except _RowError as exc:
                     errors.append(exc)
                     continue
-                out.extend(f"{subject} {prop.predicate} {t}" for t in terms)
+                if prop.inverse:
+                    out.extend(f"{t} {prop.predicate} {subject}" for t in terms)
+                else:
+                    out.extend(f"{subject} {prop.predicate} {t}" for t in terms)
             if sink is not None:
                 sink.extend(out)
             else:

@@ -54,7 +54,8 @@ def write_template(out: Path, mapping: Mapping | None = None) -> Path:
     for line in [
         "Fill one sheet per register; leave a sheet empty if you have nothing for it.",
         "IDs are your own keys (e.g. SYS-001); other sheets refer to rows by these IDs.",
-        "Several values in one cell are separated by ';'. Dates: YYYY-MM-DD.",
+        "Several values in one cell are separated by ';' (a ';' inside a value is written \\;). "
+        "Dates: YYYY-MM-DD.",
         "Load it with: aims ingest this-file.xlsx   (mapping: " + mapping.name + ")",
         "",
     ]:

@@ -384,6 +384,113 @@ def list_cell(value: str) -> list[str] | None:
     return [t for t in (text(i) for i in items) if t is not None]
 
 
+# --- cells of several values: the one escaping that export joins with and ingest splits by ---
+
+ESCAPE = "\\"
+"""Starts an escape in a cell of several values (`split:`); a backslash that starts none of
+the escapes below is kept as typed."""
+_ESCAPES = {"\\": "\\", "n": "\n", "r": "\r", "t": "\t", "s": " "}
+_UNICODE = re.compile(r"u([0-9a-fA-F]{4})")
+
+
+def _escape_at(value: str, at: int, sep: str) -> tuple[str, int] | None:
+    """The character an escape starting at `value[at]` (a backslash) stands for, and where
+    the escape ends; None when no escape starts there."""
+    nxt = at + 1
+    if value.startswith(sep, nxt):
+        return sep, nxt + len(sep)
+    if nxt < len(value) and value[nxt] in _ESCAPES:
+        return _ESCAPES[value[nxt]], nxt + 1
+    match = _UNICODE.match(value, nxt)
+    if match:
+        return chr(int(match[1], 16)), match.end()
+    return None
+
+
+def escape_piece(value: str, sep: str, nulls: frozenset[str] = NULL_TEXTS) -> str:
+    r"""One value written for a cell of several values separated by `sep`, so that
+    `split_cell` gives exactly it back: the backslash, the separator, line breaks and tabs are
+    escaped; so are a space at either end (`\s`, a cell's pieces are trimmed), a no-break
+    space, and the first character of a value that would read as a placeholder ("none", "-")
+    or start a JSON list ("[") (`\uXXXX`).
+
+    >>> print(escape_piece("a;b\\c\nd ", ";"), escape_piece("none", ";"), escape_piece("=1", ";"))
+    a\;b\\c\nd\s \u006eone =1
+    """
+    out = []
+    for i, char in enumerate(value):
+        if char == ESCAPE:
+            out.append(ESCAPE + ESCAPE)
+        elif value.startswith(sep, i) and sep:
+            out.append(ESCAPE + char)  # the separator's first character escaped
+        elif char == "\n":
+            out.append(ESCAPE + "n")
+        elif char == "\r":
+            out.append(ESCAPE + "r")
+        elif char == "\t":
+            out.append(ESCAPE + "t")
+        elif char == " ":
+            out.append(ESCAPE + "s" if i in (0, len(value) - 1) else char)
+        elif char.isspace() or (i == 0 and (char == "[" or is_null(value, nulls))):
+            out.append(f"{ESCAPE}u{ord(char):04x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def join_cell(values: list[str], sep: str, nulls: frozenset[str] = NULL_TEXTS) -> str:
+    """Several values as one cell: each escaped (`escape_piece`), joined by `sep` and a space.
+
+    >>> join_cell(["a; b", "c"], ";"), split_cell(join_cell(["a; b", "c"], ";"), ";")
+    ('a\\\\; b; c', ['a; b', 'c'])
+    """
+    return (sep + " ").join(escape_piece(v, sep, nulls) for v in values)
+
+
+def unescape(value: str, sep: str) -> str:
+    r"""A piece of a multi-value cell with its escapes replaced (see `escape_piece`).
+
+    >>> unescape(r"a\;b\\c\nd\s", ";"), unescape(r"C:\Users", ";")
+    ('a;b\\c\nd ', 'C:\\Users')
+    """
+    if ESCAPE not in value:
+        return value
+    out, at = [], 0
+    while at < len(value):
+        found = _escape_at(value, at, sep) if value[at] == ESCAPE else None
+        if found is None:
+            out.append(value[at])
+            at += 1
+        else:
+            out.append(found[0])
+            at = found[1]
+    return "".join(out)
+
+
+def split_cell(value: str, sep: str, nulls: frozenset[str] = NULL_TEXTS) -> list[str]:
+    r"""The values of a cell of several values: split at each `sep` that is not escaped, each
+    piece trimmed, placeholders dropped, then unescaped (the inverse of `join_cell`).
+
+    >>> split_cell("a; n/a ;b\\; c", ";"), split_cell(r"\u006eone; \sx\s", ";")
+    (['a', 'b; c'], ['none', ' x '])
+    """
+    if ESCAPE not in value:
+        return [p for p in (s.strip() for s in value.split(sep)) if not is_null(p, nulls)]
+    raw, start, at = [], 0, 0
+    while at < len(value):
+        if value.startswith(sep, at):
+            raw.append(value[start:at])
+            at += len(sep)
+            start = at
+        elif value[at] == ESCAPE:
+            found = _escape_at(value, at, sep)
+            at = found[1] if found is not None else at + 1
+        else:
+            at += 1
+    raw.append(value[start:])
+    return [unescape(p, sep) for p in (s.strip() for s in raw) if not is_null(p, nulls)]
+
+
 _ENTITY = re.compile(r"[\W_]+")
 
 

@@ -11,14 +11,21 @@ How a table is inverted:
 - a column read by a property becomes the property's values: an enumeration IRI its first
   spelling in the value map, a date its ISO form, a boolean yes/no, a catalogue term its
   notation, a reference the referenced node's ID (or its IRI when minting from the ID would
-  not give that node back), several values joined with "; " where the column is split;
+  not give that node back), several values joined with "; " where the column is split,
+  each escaped so that ingest splits them back (`values.join_cell`: `\\;`, `\\n` ...);
+- a column with `inverse: true` holds the nodes that link to the record (the records an
+  evidence file is for);
 - a column read by a node of the row (evidence locations, a review's minutes) follows the
-  link; a column that keys another node (the scope of an exclusion) follows the link back;
+  link, when that row gives the node back as it is (its IRI the minted one, nothing else
+  said about it): evidence with its own IRI, hash or author is a row of the Evidence sheet
+  instead; a column that keys another node (the scope of an exclusion) follows the link back;
 - the IRI column carries the record's IRI whenever minting from its ID would give another one,
   so a graph whose IRIs were written by hand (the demo organisation's Turtle) keeps them.
 
 Columns from a `template:` (generated labels) cannot be inverted and are not needed: ingest
-writes them again. What the workbook cannot hold is reported (`Export.left_out`, warnings).
+writes them again. What the workbook cannot hold is reported: nodes no sheet holds by class
+(`Export.left_out`), properties of a sheet's records that none of its columns writes
+(`Export.left_out_properties`, "aims:fileHash on Release approvals": 3), and warnings.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rdflib import RDF, Graph, Literal, URIRef
+from rdflib import RDF, XSD, Graph, Literal, URIRef
 from rdflib.term import Node as Term
 
 from mapper.errors import InputError
@@ -59,6 +66,7 @@ class Export:
     sheets: list[Sheet]
     warnings: list[str] = field(default_factory=list)
     left_out: dict[str, int] = field(default_factory=dict)  # class -> nodes no sheet holds
+    left_out_properties: dict[str, int] = field(default_factory=dict)  # "p on sheet" -> records
     path: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -67,7 +75,8 @@ class Export:
             "path": self.path, "mapping": self.mapping,
             "sheets": {s.table.title: len(s.rows) for s in self.sheets},
             "rows": sum(len(s.rows) for s in self.sheets),
-            "left_out": self.left_out, "warnings": self.warnings,
+            "left_out": self.left_out, "left_out_properties": self.left_out_properties,
+            "warnings": self.warnings,
         }
 
 
@@ -80,6 +89,31 @@ def _curie(iri: str) -> str:
         if iri.startswith(ns) and len(iri) > len(ns):
             return f"{prefix}:{iri[len(ns):]}"
     return iri
+
+
+def _reads_back(text: str, nulls: frozenset[str]) -> bool:
+    """Whether ingest reads a single-valued cell holding `text` as exactly `text`."""
+    return (V.text(text) == text and not V.is_null(text, nulls)
+            and not (text.startswith("[") and V.list_cell(text) is not None))
+
+
+_READS_AS: dict[str, set[URIRef | None]] = {
+    "string": {None, XSD.string}, "date": {XSD.date, XSD.dateTime}, "integer": {XSD.integer},
+    "decimal": {XSD.decimal}, "boolean": {XSD.boolean}, "anyURI": {XSD.anyURI}}
+"""Column type -> the datatypes ingest gives its values."""
+
+
+def _retyped(prop: Prop, value: Term) -> str | None:
+    """What a literal loses when a column of this type reads it back (its language tag or
+    datatype), or None when it comes back as it is."""
+    if not isinstance(value, Literal) or prop.map is not None or prop.ref is not None:
+        return None
+    if value.language:
+        return f"language tag @{value.language}"
+    reads_as = _READS_AS.get(prop.type)
+    if reads_as is not None and value.datatype not in reads_as:
+        return f"datatype {_curie(str(value.datatype))}"
+    return None
 
 
 def _sort_key(term: Term) -> tuple[int, str]:
@@ -108,7 +142,23 @@ class _Inverse:
                     if prop.ref and prop.ref_class:
                         self.kind_classes[prop.ref].add(_iri(prop.ref_class))
         self._inverse_maps: dict[str, dict[str, str]] = {}
+        # kind -> predicates some column writes on its records from elsewhere: an inverse
+        # column naming them, or a node of another table keyed by them (a scope's exclusions)
+        self.written_elsewhere: dict[str, set[URIRef]] = defaultdict(set)
+        for table in mapping.tables:
+            for node in table.nodes:
+                for prop in self._all_props(node):
+                    if prop.inverse:
+                        for kind in ([prop.ref] if prop.ref else list(self.kind_table)):
+                            self.written_elsewhere[kind].add(_iri(prop.predicate))
+                if node.key is not None:
+                    self.written_elsewhere[node.kind] |= {
+                        _iri(p.predicate) for p in self._all_props(node) if not p.inverse}
+        self.unwritten: Counter[str] = Counter()
+        self.retyped: Counter[tuple[str, str, str, str]] = Counter()
         self.covered: set[Term] = set()
+        self.claimed: dict[URIRef, str] = {}  # node -> the sheet whose row it is
+        self.inlined: set[Term] = set()  # sub-nodes written in their record's row
 
     # the mapping's pieces --------------------------------------------------------------------
 
@@ -200,6 +250,25 @@ class _Inverse:
 
     # a row -----------------------------------------------------------------------------------
 
+    def _inlined(self, table: Table, node: Node, subject: URIRef, x: Term,
+                 link: URIRef) -> bool:
+        """Whether a sub-node of a row (evidence written as a location in its record's row)
+        comes back as it is from that row: its IRI is the one ingest mints for it, nothing
+        but this link points at it, and it holds only what the node's properties write.
+        Otherwise it is not written in the row but in the sheet of its own class."""
+        if not isinstance(x, URIRef) or x in self.claimed:
+            return False
+        kind = table.nodes[0].kind
+        ident = self.ident(subject, kind)
+        base = (self.mint(node.kind, ident)
+                if ident is not None and self.mint(kind, ident) == str(subject) else str(subject))
+        if str(x) != base + (f"/{node.suffix}" if node.suffix else ""):
+            return False
+        if set(self.graph.subject_predicates(x)) != {(subject, link)}:
+            return False
+        written = {RDF.type} | {_iri(p.predicate) for p in node.props}
+        return all(p in written for p in self.graph.predicates(x))
+
     def _nodes(self, table: Table, subject: URIRef) -> dict[str, list[Term]]:
         """The node of each of the table's nodes for one record (a row's other nodes)."""
         first = table.nodes[0]
@@ -210,8 +279,10 @@ class _Inverse:
                 for other in table.nodes:
                     for prop in other.props:
                         if prop.node == node.id and other.id in found:
+                            link = _iri(prop.predicate)
                             for x in found[other.id]:
-                                subs.extend(self.graph.objects(x, _iri(prop.predicate)))
+                                subs.extend(y for y in self.graph.objects(x, link)
+                                            if self._inlined(table, node, subject, y, link))
             else:
                 for prop in node.props:
                     if prop.node is not None and prop.node in found:
@@ -225,18 +296,21 @@ class _Inverse:
             found[node.id] = sorted(set(subs), key=_sort_key)
             if node.key is None:
                 self.covered.update(subs)
+                self.inlined.update(subs)
         return found
 
     def _assign(self, node: Node, subject: Term) -> dict[int, list[Term]]:
         """Values of the node's column properties, each value given to one property (by the
         kind of node it refers to when several columns share a predicate)."""
-        groups: dict[str, list[Prop]] = defaultdict(list)
+        groups: dict[tuple[str, bool], list[Prop]] = defaultdict(list)
         for prop in node.props:
             if prop.column is not None:
-                groups[prop.predicate].append(prop)
+                groups[prop.predicate, prop.inverse].append(prop)
         out: dict[int, list[Term]] = defaultdict(list)
-        for predicate, props in groups.items():
-            values = sorted(self.graph.objects(subject, _iri(predicate)), key=_sort_key)
+        for (predicate, inverse), props in groups.items():
+            found = (self.graph.subjects(_iri(predicate), subject) if inverse
+                     else self.graph.objects(subject, _iri(predicate)))
+            values = sorted(found, key=_sort_key)
             for value in values:
                 chosen = next((p for p in props if self._fits(p, value)), props[0])
                 out[id(chosen)].append(value)
@@ -280,14 +354,20 @@ class _Inverse:
                 values = assigned.get(id(prop), [])
                 if not values:
                     continue
+                for value in values:
+                    lost = _retyped(prop, value)
+                    if lost is not None:
+                        self.retyped[table.title, _curie(prop.predicate.strip("<>")),
+                                     lost, prop.type] += 1
                 texts = list(dict.fromkeys(self._text(prop, v) for v in values))
-                if prop.split and any(prop.split in t for t in texts):
+                if prop.split:  # escaped: a value holding the separator comes back whole
+                    return V.join_cell(texts, prop.split, self.mapping.nulls)
+                if not _reads_back(texts[0], self.mapping.nulls):
                     self.warnings.append(
-                        f"{table.title}: a value of {_curie(prop.predicate.strip('<>'))} on "
-                        f"{subject} contains {prop.split!r}, which column "
-                        f"{table.columns[column].label!r} reads as a separator")
-                if prop.split:
-                    return (prop.split + " ").join(texts)
+                        f"{table.title}: the value {texts[0][:40]!r} of "
+                        f"{_curie(prop.predicate.strip('<>'))} on {subject} reads back "
+                        f"differently from column {table.columns[column].label!r} (spaces at "
+                        "its ends, a carriage return, a placeholder or a JSON list)")
                 if len(texts) > 1:
                     self.warnings.append(
                         f"{table.title}: {subject} has {len(texts)} values for "
@@ -301,7 +381,7 @@ class _Inverse:
     # the whole graph -------------------------------------------------------------------------
 
     def sheets(self) -> list[Sheet]:
-        claimed: dict[URIRef, str] = {}
+        claimed, inlined = self.claimed, self.inlined
         out = []
         for table in self.mapping.tables:
             classes = self.table_classes[table.name]
@@ -309,6 +389,8 @@ class _Inverse:
                         if isinstance(s, URIRef)}
             rows = []
             for subject in sorted(subjects, key=str):
+                if subject in inlined:
+                    continue  # written in its record's row (a sub-node)
                 if subject in claimed:
                     self.warnings.append(f"{subject} fits {claimed[subject]} and {table.title}; "
                                          f"written in {claimed[subject]} only")
@@ -316,10 +398,26 @@ class _Inverse:
                 claimed[subject] = table.title
                 self.covered.add(subject)
                 rows.append(self.row(table, subject))
+                self._count_unwritten(table, subject)
             rows.sort(key=lambda r: tuple("" if c is None else c for c in r))
             out.append(Sheet(table=table, header=[c.label for c in table.columns.values()],
                              rows=rows))
         return out
+
+    def _count_unwritten(self, table: Table, subject: URIRef) -> None:
+        """Count the record's properties that no column of its sheet (nor an inverse or keyed
+        column elsewhere) writes: they would not come back from the workbook."""
+        first = table.nodes[0]
+        written = {RDF.type, *self.written_elsewhere.get(first.kind, ())}
+        written |= {_iri(p.predicate) for p in self._all_props(first) if not p.inverse}
+        for predicate in set(self.graph.predicates(subject)) - written:
+            self.unwritten[f"{_curie(str(predicate))} on {table.title}"] += 1
+
+    def retyped_warnings(self) -> list[str]:
+        """One warning per sheet, property and what its values lose in their column."""
+        return [f"{sheet}: {n} value(s) of {pred} carry a {lost}, which the column does not "
+                f"keep (it reads {kind} values)"
+                for (sheet, pred, lost, kind), n in sorted(self.retyped.items())]
 
     def left_out(self) -> dict[str, int]:
         counts: Counter[str] = Counter()
@@ -345,8 +443,10 @@ def export_graph(graph: Graph, mapping: Mapping | str | Path | None = None) -> E
         mapping = load_mapping(mapping or "aims-workbook")
     inverse = _Inverse(graph, mapping)
     sheets = inverse.sheets()
-    return Export(mapping=mapping.name, sheets=sheets, warnings=inverse.warnings,
-                  left_out=inverse.left_out())
+    return Export(mapping=mapping.name, sheets=sheets,
+                  warnings=inverse.warnings + inverse.retyped_warnings(),
+                  left_out=inverse.left_out(),
+                  left_out_properties=dict(sorted(inverse.unwritten.items())))
 
 
 def write_workbook(export: Export, out: Path) -> Path:
@@ -366,7 +466,9 @@ def write_workbook(export: Export, out: Path) -> Path:
         "One sheet per register. IDs are the records' keys; a cell holding a full IRI "
         "(https://...) names that node directly.",
         "The IRI column keeps a record's own IRI where it was not minted from its ID.",
-        "Several values in one cell are separated by ';'. Dates: YYYY-MM-DD.",
+        "Several values in one cell are separated by ';'; inside a value, \\; is a ';', "
+        "\\n a line break, \\\\ a backslash, \\s a space at its start or end. "
+        "Dates: YYYY-MM-DD.",
     ]:
         readme.append([line])
     readme.column_dimensions["A"].width = 100
