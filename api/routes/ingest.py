@@ -27,7 +27,7 @@ from api.deps import Contributor, IsoDate, StateDep
 from api.errors import error_response
 from api.routes.validation import FindingInfo
 from api.state import AppState
-from mapper.errors import InputError, NotFound
+from mapper.errors import InputError
 from mapper.ingest import (
     RDF_SUFFIXES,
     TABULAR,
@@ -38,9 +38,7 @@ from mapper.ingest import (
     prepare,
 )
 from mapper.ingest.mapping import builtin_names
-from mapper.rules import validate as validation
-from mapper.rules.results import Finding, Report, find_system
-from mapper.vocab import AIMS
+from mapper.runs import verdict as verdicts
 
 router = APIRouter(prefix="/v1", tags=["ingest"])
 
@@ -56,8 +54,6 @@ SUFFIX_BY_TYPE = {
     "application/json": ".json",
 }
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
-MAX_SYSTEM_RUNS = 5
-"""Up to this many touched AI systems are validated one by one; more: the whole graph."""
 
 
 class Verdict(BaseModel):
@@ -175,49 +171,12 @@ def safe_filename(name: str | None, suffix: str, data: bytes) -> str:
     return base[-120:]
 
 
-def _touched(store: Any, results: list[BatchResult]) -> tuple[set[str], list[str]]:
-    """IRIs the batches wrote about, and the AI systems among them or their records' systems."""
-    nodes: set[str] = set()
-    candidates: set[str] = set()
-    for result in results:
-        for s, p, o, _ in store.quads(result.graph):
-            nodes.add(str(s))
-            candidates.add(str(s))
-            if p == AIMS.concernsSystem:
-                candidates.add(str(o))
-    systems = []
-    for candidate in sorted(candidates):
-        try:
-            systems.append(str(find_system(store, candidate)))
-        except NotFound:
-            continue
-        if len(systems) > MAX_SYSTEM_RUNS:
-            break
-    return nodes, systems
-
-
-def _verdict(state: AppState, results: list[BatchResult], as_of: date) -> dict[str, Any]:
-    deltas = [r.delta for r in results if r.delta is not None]
-    if deltas and len(deltas) == sum(1 for r in results if r.status != "unchanged"):
-        # Findings are stored: the ingest already re-validated what it could affect.
-        with state.reading() as store:
-            report = validation.verdict_on_change(store, deltas, as_of=as_of)
-        return {**report.to_dict(), "scope": "incremental", "systems": []}
-    with state.validating() as store:
-        nodes, systems = _touched(store, results)
-        if systems and len(systems) <= MAX_SYSTEM_RUNS:
-            scope = "systems"
-            findings: dict[tuple[Any, ...], Finding] = {}
-            for system in systems:
-                for f in validation.validate(store, as_of=as_of, system=system).findings:
-                    findings.setdefault((f.rule, f.focus, f.path, f.value, f.message), f)
-            report = Report(as_of=as_of, findings=list(findings.values()))
-        else:
-            scope, systems = "nodes", []
-            full = validation.validate(store, as_of=as_of)
-            report = Report(as_of=as_of,
-                                       findings=[f for f in full.findings if f.focus in nodes])
-    return {**report.to_dict(), "scope": scope, "systems": systems}
+def verdict_for(state: AppState, results: list[BatchResult], as_of: date) -> dict[str, Any]:
+    """mapper.runs.verdict under the right lock: a read for stored findings' re-validation,
+    the validation lock for a run of the rules."""
+    hold = state.reading if verdicts.incremental(results) else state.validating
+    with hold() as store:
+        return verdicts.verdict(store, results, as_of=as_of)
 
 
 def _run(state: AppState, folder: Path, name: str, *, mapping: str | None, sheet: str | None,
@@ -235,7 +194,7 @@ def _run(state: AppState, folder: Path, name: str, *, mapping: str | None, sheet
     with preparation, state.writing() as store:  # only the commit holds the write lock
         results = commit(store, preparation, actor=actor, on_conflict=on_conflict)
     return {"batches": [r.as_dict() for r in results],
-            "verdict": _verdict(state, results, as_of) if verdict else None}
+            "verdict": verdict_for(state, results, as_of) if verdict else None}
 
 
 def _flag(value: object, name: str) -> bool:

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 
 from api.deps import Admin, Contributor, IsoDate, Reader, StateDep
 from api.errors import error_response
-from api.routes.ingest import _verdict
+from api.routes.ingest import verdict_for
 from mapper import records
 
 router = APIRouter(prefix="/v1/records", tags=["records"])
@@ -64,7 +64,7 @@ def _answer(state: Any, subject: Any, results: list[Any], as_of: date, verdict: 
     with state.reading() as store:
         record, tag = records.read(store, subject), records.etag(store, subject)
     body = {"record": record, "etag": tag, "batches": [r.as_dict() for r in results],
-            "verdict": _verdict(state, results, as_of) if verdict else None}
+            "verdict": verdict_for(state, results, as_of) if verdict else None}
     return JSONResponse(body, status_code=status, headers={"ETag": _tag(tag)})
 
 
