@@ -30,6 +30,7 @@ from api.settings import Settings
 from api.sparql import SparqlRunner
 from api.state import AppState
 from mapper.apikeys import KeyRing
+from mapper.rules import stored
 from mapper.rules.stored import keep_current
 from mapper.store import Store, open_store
 
@@ -77,6 +78,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         opened = keep_current(store or open_store(settings.store))
+        if stored.stored_as_of(opened) is not None:
+            stored.prepare()  # the checks' analysis, once: not inside the first write
         state = AppState(settings=settings, store=opened, keys=KeyRing(settings.key_path))
         state.sparql = SparqlRunner(state)
         app.state.aims = state

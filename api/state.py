@@ -119,8 +119,16 @@ class AppState:
             raise self._busy() from None
 
     @contextmanager
-    def validating(self) -> Iterator[Store]:
-        """The store, for a validation run: read-locked, one validation at a time."""
+    def validating(self, *, alone: bool = True) -> Iterator[Store]:
+        """The store, for a validation run: read-locked and, unless `alone` is False, one
+        validation at a time (pySHACL, and the whole estate's assessment: CPU-bound Python
+        that two threads would only slow down). The compiled engine's one-system answers pass
+        False: their SPARQL runs in the store and the parses they need are serialised where
+        they happen (mapper.store.sparql.parse_sparql)."""
+        if not alone:
+            with self.reading() as store:
+                yield store
+            return
         if not self.rdflib_parser.acquire(timeout=self.settings.lock_timeout):
             raise self._busy()
         try:

@@ -1,7 +1,9 @@
 """API figures: latency of the main operations, and load on trace / a named query / SPARQL.
 
-Run: .venv/bin/python bench/api.py [SYSTEMS] [SECONDS] [MIXED_SECONDS] [CLIENTS]
-     (default 10000 AI systems, 8 s a phase, then 60 s of the mixed load with 50 clients)
+Run: .venv/bin/python bench/api.py [SYSTEMS] [SECONDS] [MIXED_SECONDS] [CLIENTS] [--store-findings]
+     (default 10000 AI systems, 8 s a phase, then 60 s of the mixed load with 50 clients;
+     --store-findings stores the findings first, as `aims validate --store-findings` does, so
+     that a write re-validates only what it touched and one-system answers read them)
 
 Builds a synthetic AIMS graph (bench/store.py's generator, ~25 triples per system) in an
 embedded store, starts `aims serve` on a free loopback port, and prints:
@@ -40,6 +42,7 @@ import httpx  # noqa: E402
 import pyoxigraph as ox  # noqa: E402
 
 from bench.store import serialise, synthetic  # noqa: E402
+from mapper.apikeys import KeyRing  # noqa: E402
 from mapper.store import OxigraphStore  # noqa: E402
 from tests.fixtures.api import LiveServer, auth, free_port, make_keys  # noqa: E402
 
@@ -48,8 +51,14 @@ SPARQL = ("PREFIX aims: <https://aims-graph.org/ns#> SELECT ?r ?d WHERE { "
 MAX_REQUESTS = 2000
 
 
-def start(folder: Path, store: Path) -> LiveServer:
+def start(folder: Path, store: Path, readers: int = 0) -> LiveServer:
+    """`aims serve` on the store; `readers` more reader keys (reader-0, ...) in `keys`: one per
+    mixed-load client, as separate tools would each have theirs (a key's /sparql share is
+    per key)."""
     keys = make_keys(folder / "apikeys.json")
+    ring = KeyRing(folder / "apikeys.json")
+    keys.update({f"reader-{n}": ring.create(name=f"bench-reader-{n}", role="reader")
+                 for n in range(readers)})
     port = free_port()
     env = dict(os.environ, AIMS_API_KEYS=str(folder / "apikeys.json"))
     process = subprocess.Popen(
@@ -136,8 +145,12 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def mixed(url: str, keys: dict[str, str], ids: list[str], seconds: float, clients: int) -> None:
-    """CLIENTS threads, each with its own connection, mixing writes with the reads."""
-    reader, contributor = auth(keys["reader"]), auth(keys["contributor"])
+    """CLIENTS threads, each with its own connection and reader key, mixing writes with the
+    reads; gate decisions ask about in-scope systems (bench/store.py: index % 7 != 0), the
+    others about any."""
+    contributor = auth(keys["contributor"])
+    scoped = [i for i in ids if int(i.rsplit("-", 1)[1]) % 7]
+    local = threading.local()
     counter = iter(range(10**9))
     ops: dict[str, Callable[[httpx.Client, random.Random], httpx.Response]] = {
         "POST /v1/records": lambda c, r: c.post(
@@ -145,15 +158,15 @@ def mixed(url: str, keys: dict[str, str], ids: list[str], seconds: float, client
             json={"type": "CorrectiveAction", "id": f"CA-BENCH-{next(counter)}",
                   "label": "bench action", "dueDate": "2026-09-30"}, headers=contributor),
         "gate decision": lambda c, r: c.get(
-            f"{url}/v1/systems/{r.choice(ids)}/gates/release", params={"as_of": "2026-06-30"},
-            headers=reader),
+            f"{url}/v1/systems/{r.choice(scoped)}/gates/release",
+            params={"as_of": "2026-06-30"}, headers=local.reader),
         "validate one system": lambda c, r: c.get(
             f"{url}/v1/validate", params={"as_of": "2026-06-30", "system": r.choice(ids)},
-            headers=reader),
+            headers=local.reader),
         "trace": lambda c, r: c.get(f"{url}/v1/systems/{r.choice(ids)}/trace",
-                                    params={"as_of": "2026-06-30"}, headers=reader),
+                                    params={"as_of": "2026-06-30"}, headers=local.reader),
         "/sparql": lambda c, r: c.get(f"{url}/sparql", params={"query": SPARQL},
-                                      headers=reader),
+                                      headers=local.reader),
     }
     latencies: dict[str, list[float]] = {name: [] for name in ops}
     errors: dict[str, list[int]] = {name: [] for name in ops}
@@ -162,6 +175,7 @@ def mixed(url: str, keys: dict[str, str], ids: list[str], seconds: float, client
 
     def client(seed: int) -> None:
         rng = random.Random(seed)
+        local.reader = auth(keys[f"reader-{seed}"])
         with httpx.Client(timeout=120) as http:
             while time.monotonic() < deadline:
                 name = rng.choice(list(ops))
@@ -200,6 +214,8 @@ def mixed(url: str, keys: dict[str, str], ids: list[str], seconds: float, client
 
 
 def main(argv: list[str]) -> None:
+    stored = "--store-findings" in argv
+    argv = [a for a in argv if a != "--store-findings"]
     systems = int(argv[0]) if argv else 10_000
     seconds = float(argv[1]) if len(argv) > 1 else 8.0
     mixed_seconds = float(argv[2]) if len(argv) > 2 else 60.0
@@ -214,9 +230,16 @@ def main(argv: list[str]) -> None:
     in_process = [store.query(SPARQL) for _ in range(20)]
     direct = (time.perf_counter() - t) / 20
     assert in_process[0].rows
+    if stored:  # as `aims validate --store-findings` leaves a store: writes re-validate a part
+        from datetime import date
+
+        from mapper.rules import stored as findings
+
+        findings.refresh(store, as_of=date(2026, 6, 30))  # the date the requests ask about
     store.close()
-    print(f"AIMS Graph API bench: {systems} AI systems, {len(triples)} triples, 2-core loopback")
-    server = start(folder, store_path)
+    print(f"AIMS Graph API bench: {systems} AI systems, {len(triples)} triples, 2-core loopback"
+          f"{', findings stored' if stored else ''}")
+    server = start(folder, store_path, readers=clients)
     url, reader = server.url, auth(server.keys["reader"])
     contributor = auth(server.keys["contributor"])
     try:

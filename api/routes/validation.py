@@ -142,7 +142,7 @@ def run_validation(
     accept: Annotated[str | None, Header()] = None,
 ) -> Any:
     fmt = negotiate(accept, {"application/json": "json", "text/turtle": "turtle"}, "json")
-    with state.validating() as store:
+    with state.validating(alone=system is None or engine is Engine.pyshacl) as store:
         day = as_of or date.today()
         report = validation.validate(store, as_of=day, rules=rule, system=system,
                                      engine=engine.value)

@@ -369,12 +369,17 @@ def _variables_of(node: Any) -> set[Variable]:
     return found
 
 
+_PARSING = threading.Lock()
+
+
 def parse_sparql(sparql: str) -> Any:
     """rdflib's parse tree of a query; pyparsing's ParseException for a syntax error.
 
     Parsed on a thread of its own: while backtracking, pyparsing leaves reference cycles through
     the frames that called it, which would keep the caller's locals (an open store among them:
     pyoxigraph then keeps the store's lock) alive until the garbage collector happens to run.
+    One parse at a time (pyparsing's packrat cache is shared and not thread-safe); parses are
+    cached, so the server's threads rarely meet here.
     """
     from rdflib.plugins.sparql.parser import parseQuery
 
@@ -387,9 +392,10 @@ def parse_sparql(sparql: str) -> Any:
             exc.__traceback__ = None
             outcome.append(exc)
 
-    thread = threading.Thread(target=work, name="sparql-parse", daemon=True)
-    thread.start()
-    thread.join()
+    with _PARSING:
+        thread = threading.Thread(target=work, name="sparql-parse", daemon=True)
+        thread.start()
+        thread.join()
     if isinstance(outcome[0], BaseException):
         raise outcome[0]
     return outcome[0]
