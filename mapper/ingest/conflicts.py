@@ -108,11 +108,10 @@ def _read(triples: Path) -> tuple[set[str], dict[tuple[str, str], set[str]]]:
 
 
 def _other_graphs(store: Store, exclude: Iterable[str]) -> list[str]:
+    """The batch graphs but the excluded ones, from the store's list of graphs (a query for
+    the graphs that hold a triple read every quad: 19 ms a write at 1,000 systems)."""
     skip = set(exclude)
-    rows = store.select_text(
-        "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } "
-        f'FILTER(STRSTARTS(STR(?g), "{BATCH_PREFIX}")) }}')
-    return [g for (g,) in rows if g is not None and g not in skip]
+    return [g for g in store.graphs() if g.startswith(BATCH_PREFIX) and g not in skip]
 
 
 def find(store: Store, triples: Path, *, source: str, rows: dict[str, int],
