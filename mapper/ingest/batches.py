@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from rdflib import URIRef
+from rdflib import Literal, URIRef
+from rdflib.term import Node
 
 from mapper.errors import NotFound
 from mapper.ingest.mapping import RDF_TYPE, RDFS_LABEL, Rejected, literal
@@ -74,9 +75,8 @@ def new_batch_id(store: Store, source: str, sha256: str) -> str:
     Stable for the same content, so a re-ingest after a drop is recognisable.
     """
     base = f"{slug(source)}-{sha256[:8]}"
-    used = {b.id for b in list_batches(store, recover_first=False)}
     candidate, n = base, 1
-    while candidate in used:
+    while list_batches(store, recover_first=False, batch_id=candidate):
         n += 1
         candidate = f"{base}-{n}"
     return candidate
@@ -102,11 +102,19 @@ WHERE { GRAPH ?pg {
 """
 
 
-def list_batches(store: Store, *, recover_first: bool = True) -> list[BatchInfo]:
-    """Every batch recorded in the provenance graph, oldest first."""
+def list_batches(store: Store, *, recover_first: bool = True, source: str | None = None,
+                 batch_id: str | None = None) -> list[BatchInfo]:
+    """Every batch recorded in the provenance graph, oldest first; only those of one source
+    (file name) or id when given (bound: a lookup, where every batch is a pass that grows
+    with each record written)."""
     if recover_first:
         recover(store)
-    result = store.query(_LIST, bindings={"pg": URIRef(PROVENANCE_GRAPH)})
+    bindings: dict[str, Node] = {"pg": URIRef(PROVENANCE_GRAPH)}
+    if source is not None:
+        bindings["source"] = Literal(source)
+    if batch_id is not None:
+        bindings["id"] = Literal(batch_id)
+    result = store.query(_LIST, bindings=bindings)
     out: dict[str, BatchInfo] = {}
     for row in result.dicts():
         graph = str(row["b"])
@@ -130,8 +138,8 @@ def list_batches(store: Store, *, recover_first: bool = True) -> list[BatchInfo]
 
 def current_batch(store: Store, source: str) -> BatchInfo | None:
     """The live batch loaded from a source of this name, if any."""
-    for batch in reversed(list_batches(store, recover_first=False)):
-        if batch.source == source and batch.status == "current":
+    for batch in reversed(list_batches(store, recover_first=False, source=source)):
+        if batch.status == "current":
             return batch
     return None
 
