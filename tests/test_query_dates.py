@@ -97,6 +97,7 @@ def test_training_without_expiry_and_at_timestamps(dates: Store,
     untrained = _rows(dates, "untrained-role-holders", "person", "reason")
     assert {p for p, _ in untrained} == _foci(findings, "MAINT-03") == {"cat", "dan"}
     assert ("cat", "training expired") in untrained
+    assert ("dan", "training dated by neither a date nor a timestamp with a time zone") in untrained
     report = _rows(dates, "report-training", "person", "status")
     assert {p for p, s in report if s != "valid"} == {"cat", "dan"}
     assert ("cat", "expired") in report
