@@ -167,3 +167,19 @@ def test_turtle_midnight_without_a_zone_is_the_date(tmp_path: Path) -> None:
     store = open_store("memory")
     ingest(store, path)
     assert _dates(store) == [("2025-03-01", XSD + "date")]
+
+
+def test_jsonld_timestamps_are_normalised_and_a_zoneless_one_refused(tmp_path: Path) -> None:
+    def doc(stamp: str) -> str:
+        return json.dumps({"@id": "https://example.org/d/s1", DEPLOYED: {
+            "@value": stamp, "@type": XSD + "dateTime"}})
+
+    path = tmp_path / "dates.jsonld"
+    path.write_text(doc("2025-03-01T23:30:00-10:00"), encoding="utf-8")
+    store = open_store("memory")
+    ingest(store, path)
+    assert _dates(store) == [("2025-03-02T09:30:00Z", XSD + "dateTime")]
+    path.write_text(doc("2025-03-01T10:30:00"), encoding="utf-8")
+    with pytest.raises(InputError, match=r"dates.jsonld, line 1, aims:deploymentDate: "
+                       r"'2025-03-01T10:30:00' has a time but no time zone"):
+        ingest(open_store("memory"), path)
