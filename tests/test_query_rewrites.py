@@ -4,8 +4,9 @@ systems-missing-gate and gate-order-violations were rewritten for speed (one sub
 the records of a kind instead of a nested EXISTS per system and record). Their former text is
 what a remote store gets (queries/remote/, Virtuoso cannot plan the new form); both texts run
 here on the demo, on the synthetic organisation of bench/validate.py (its planted gate defects
-included) and on tests/data/gate-edges.ttl (several dates per system, undated records, a record
-subclass, a system without a deployment date), in full and bound to each system.
+included), on tests/data/gate-edges.ttl (several dates per system, undated records, a record
+subclass, a system without a deployment date), in full and bound to each system, and on
+tests/data/query-dates.ttl (dates, zoned and zone-less timestamps compared as the rules do).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from mapper.store import Store, open_store
 from tests.fixtures.demo import load_demo
 
 EDGES = Path(__file__).resolve().parent / "data" / "gate-edges.ttl"
+DATES = Path(__file__).resolve().parent / "data" / "query-dates.ttl"
 REWRITTEN = ["systems-missing-gate", "gate-order-violations"]
 
 
@@ -46,13 +48,16 @@ def _store(kind: str) -> Store:
     elif kind == "synthetic":
         store.load(synthetic_org(200)[0].encode("utf-8"), format="turtle",  # type: ignore[attr-defined]
                    graph="urn:test:synthetic")
+    elif kind == "dates":
+        store.load(DATES.read_bytes(), format="turtle",  # type: ignore[attr-defined]
+                   graph="urn:test:dates")
     else:
         store.load(EDGES.read_bytes(), format="turtle",  # type: ignore[attr-defined]
                    graph="urn:test:edges")
     return store
 
 
-@pytest.fixture(params=["demo", "synthetic", "edges"])
+@pytest.fixture(params=["demo", "synthetic", "edges", "dates"])
 def org(request: pytest.FixtureRequest) -> Iterator[Store]:
     store = _store(request.param)
     yield store

@@ -257,7 +257,8 @@ async def ingest_records(
         "A record another batch gives another label, stage, date or owner: fail, warn (keep "
         "both, report) or replace."))] = "warn",
     timezone: Annotated[str | None, Query(description=(
-        "IANA zone of timestamps written without one (e.g. America/New_York)."))] = None,
+        "IANA zone of timestamps written without one, in tables and as xsd:dateTime in RDF "
+        "(e.g. America/New_York); without it such a timestamp is refused."))] = None,
 ) -> Any:
     from starlette.concurrency import run_in_threadpool
 

@@ -63,7 +63,8 @@ def ingest(
     )] = "warn",
     timezone: Annotated[str | None, typer.Option(
         "--timezone", help="IANA zone (e.g. America/New_York) of timestamps written without "
-        "one; they become xsd:dateTime in UTC. Without it such a timestamp is refused."
+        "one, in tables and as xsd:dateTime in RDF; they become xsd:dateTime in UTC. Without "
+        "it such a timestamp is refused."
     )] = None,
     explain: Annotated[bool, typer.Option(
         "--explain", help="Dry run: print which column feeds what, the columns left out, "

@@ -431,7 +431,8 @@ def _prepare(path: Path, folder: Path, *, mapping_arg: str | Path | None, sheet:
     if fmt is not None:
         assert data is not None
         with out.open("wb") as sink:
-            read = rdf.read_rdf(data, source, fmt, sink, limits=limits, lenient=lenient)
+            read = rdf.read_rdf(data, source, fmt, sink, limits=limits, lenient=lenient,
+                                zone=zone_of(timezone) if timezone else None)
         base.records, base.triples = read.subjects, read.triples  # records: distinct subjects
         base.format = rdf.MEDIA[fmt]
         base.warnings.extend(read.warnings)

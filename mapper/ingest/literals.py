@@ -4,12 +4,16 @@ RDF parsers keep an ill-typed literal as it is written; SPARQL then compares it 
 a CSV export treats it as a number. Ingest refuses it (or, with `--lenient`, loads it and says
 so). The check covers the XSD types an inventory uses: the integer family, decimal, double and
 float, boolean, date, dateTime, time, gYear and gYearMonth; other datatypes pass unchecked.
+
+`timestamp` normalises a valid `xsd:dateTime` as tabular ingest does (values.parse_temporal): a
+zoned one is written in UTC, a zone-less one takes the zone named by --timezone or is refused,
+and midnight without a zone is the date.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 
@@ -99,3 +103,49 @@ def problem(lexical: str, datatype: str) -> str | None:
     else:
         return None
     return None if ok else f"{lexical!r} is not {_NAMES[name]} (xsd:{name})"
+
+
+class ZonelessTimestamp(ValueError):
+    """An `xsd:dateTime` with a time of day and no time zone, and no zone named for it."""
+
+
+def timestamp(lexical: str, zone: tzinfo | None = None) -> tuple[str, str]:
+    """A valid `xsd:dateTime` lexical form as (lexical, datatype local name), normalised: with
+    a zone, the instant in UTC (`...Z`); without one, in `zone` (then UTC), or, at midnight, the
+    date. Raises ZonelessTimestamp for a time of day with no zone and no `zone`. Years Python
+    cannot hold (before 1 or after 9999) are kept as written.
+
+    >>> timestamp("2025-03-01T10:30:00+02:00")
+    ('2025-03-01T08:30:00Z', 'dateTime')
+    >>> timestamp("2025-03-01T00:00:00")
+    ('2025-03-01', 'date')
+    >>> timestamp("2025-03-01T10:30:00")
+    Traceback (most recent call last):
+    mapper.ingest.literals.ZonelessTimestamp: '2025-03-01T10:30:00' has a time but no time zone
+    """
+    text = lexical.strip()
+    m = re.match(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})"
+                 r"(?:\.([0-9]+))?(Z|[+-][0-9]{2}:[0-9]{2})?$", text)
+    if m is None or m[1] == "0000":
+        return lexical, "dateTime"
+    fraction = (m[7] or "").rstrip("0")
+    micro = int((fraction + "000000")[:6])
+    hour = int(m[4])
+    stamp = datetime(int(m[1]), int(m[2]), int(m[3]), 0 if hour == 24 else hour, int(m[5]),
+                     int(m[6]), micro)
+    if hour == 24:  # 24:00:00 is the midnight that ends the day
+        stamp += timedelta(days=1)
+    if m[8] is None:
+        if stamp.time() == datetime.min.time() and not fraction:
+            return stamp.date().isoformat(), "date"
+        if zone is None:
+            raise ZonelessTimestamp(f"{lexical!r} has a time but no time zone")
+        stamp = stamp.replace(tzinfo=zone)
+    else:
+        sign = 1 if m[8] == "Z" or m[8][0] == "+" else -1
+        offset = timedelta() if m[8] == "Z" else timedelta(hours=int(m[8][1:3]),
+                                                           minutes=int(m[8][4:6]))
+        stamp = stamp.replace(tzinfo=UTC) - sign * offset
+    utc = stamp.astimezone(UTC)
+    text = utc.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if fraction else "") + "Z"
+    return text, "dateTime"

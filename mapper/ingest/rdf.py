@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from typing import Any, BinaryIO
 
 import pyoxigraph as ox
@@ -19,7 +20,7 @@ from mapper.errors import InputError
 from mapper.ingest import terms
 from mapper.ingest.json import parse_json
 from mapper.ingest.limits import SHUTDOWN, Limits, json_depth
-from mapper.ingest.literals import problem
+from mapper.ingest.literals import XSD, ZonelessTimestamp, problem, timestamp
 
 FORMATS: dict[str, ox.RdfFormat] = {
     ".ttl": ox.RdfFormat.TURTLE,
@@ -100,12 +101,15 @@ class RdfRead:
 
 
 def read_rdf(data: bytes, source: str, fmt: ox.RdfFormat, sink: BinaryIO, *,
-             limits: Limits | None = None, lenient: bool = False) -> RdfRead:
+             limits: Limits | None = None, lenient: bool = False,
+             zone: tzinfo | None = None) -> RdfRead:
     """Parse RDF bytes and write its triples to `sink` as N-Triples, chunk by chunk.
 
     Each literal is held to `max_literal` characters; a typed literal whose text is not of
     its type (literals.py) is refused, or with `lenient` kept as written and counted in a
-    warning.
+    warning. An `xsd:dateTime` is normalised as tabular ingest normalises a timestamp
+    (literals.timestamp): a zoned one is written in UTC, a zone-less one takes `zone` (the
+    --timezone) or is refused naming its line and property, midnight without a zone is a date.
 
     >>> import io
     >>> out = io.BytesIO()
@@ -137,6 +141,9 @@ def read_rdf(data: bytes, source: str, fmt: ox.RdfFormat, sink: BinaryIO, *,
             obj = q.object
             if isinstance(obj, ox.Literal):
                 _check_literal(obj, data, source, limits, lenient, ill)
+                if obj.datatype.value == _DATETIME and problem(obj.value, _DATETIME) is None:
+                    obj = _normalised(obj, q.predicate, data, source, zone)
+                    triple = ox.Triple(q.subject, q.predicate, obj)
             for term in (q.subject, q.predicate, obj):
                 if isinstance(term, ox.NamedNode) and term.value.startswith(terms.NS):
                     local = terms.undefined(term.value)
@@ -174,6 +181,31 @@ def read_rdf(data: bytes, source: str, fmt: ox.RdfFormat, sink: BinaryIO, *,
         warnings.append(f"{len(ill)} literal(s) not of their datatype, loaded as written "
                         f"(--lenient): {shown}")
     return RdfRead(triples=len(seen), subjects=len(subjects), warnings=warnings)
+
+
+_DATETIME = XSD + "dateTime"
+
+
+def _normalised(obj: ox.Literal, predicate: ox.NamedNode, data: bytes, source: str,
+                zone: tzinfo | None) -> ox.Literal:
+    try:
+        lexical, kind = timestamp(obj.value, zone)
+    except ZonelessTimestamp as exc:
+        # the whole literal first: its text may begin a longer (zoned) one elsewhere
+        line = next((n for n in (_line_of(data, q + obj.value + q) for q in ('"', "'", ">"))
+                     if n), None) or _line_of(data, obj.value)
+        where = f"line {line}" if line else "a literal"
+        raise InputError(
+            f"{source}, {where}, {_short(predicate.value)}: {exc}; write it with its zone "
+            "(Z or +hh:mm), or name the zone with --timezone (e.g. --timezone "
+            "America/New_York)") from None
+    if lexical == obj.value and kind == "dateTime":
+        return obj
+    return ox.Literal(lexical, datatype=ox.NamedNode(XSD + kind))
+
+
+def _short(iri: str) -> str:
+    return "aims:" + iri[len(terms.NS):] if iri.startswith(terms.NS) else f"<{iri}>"
 
 
 def _check_literal(obj: ox.Literal, data: bytes, source: str, limits: Limits, lenient: bool,
