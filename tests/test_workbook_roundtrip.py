@@ -53,7 +53,7 @@ def test_workbook_gives_the_turtle_findings(demo_store: Store,  # noqa: F811
                                             workbook_store: Store) -> None:
     turtle = findings(demo_store)
     workbook = findings(workbook_store)
-    assert sum(turtle.values()) == 38  # EXPECTED.md
+    assert sum(turtle.values()) == 41  # EXPECTED.md
     only_turtle = sorted((turtle - workbook).elements())
     only_workbook = sorted((workbook - turtle).elements())
     assert (only_turtle, only_workbook) == ([], [])
@@ -74,12 +74,12 @@ def test_workbook_keeps_the_turtle_iris_and_records(demo_store: Store,  # noqa: 
     turtle, workbook = data_graph(demo_store), data_graph(workbook_store)
     typed = {s for s in turtle.subjects() if str(s).startswith("https://meridian.example/")}
     kept = {s for s in workbook.subjects() if str(s).startswith("https://meridian.example/")}
-    # every node keeps its IRI but the evidence files (46: those linked from a release
+    # every node keeps its IRI but the evidence files (47: those linked from a release
     # approval, impact assessment or review become its sub-nodes, the others have no register)
     # and the one generic record
     lost = typed - kept
     evidence = set(turtle.subjects(RDF.type, URIRef(AIMS + "Evidence")))
-    assert len(evidence) == 46 and lost - evidence == {
+    assert len(evidence) == 47 and lost - evidence == {
         URIRef("https://meridian.example/aims/rec-inventory-export-2026q2")}
     claims = URIRef("https://meridian.example/aims/sys-claims-triage")
     for p, o in turtle.predicate_objects(claims):
@@ -154,10 +154,10 @@ def test_cli_export_and_ingest(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
     store = str(tmp_path / "store")
     code, out = run("ingest", str(WORKBOOK), "--store", store)
-    assert code == 0 and "334 records" in out
+    assert code == 0 and "341 records" in out
     code, out = run("export", "--out", str(tmp_path / "x.xlsx"), "--store", store,
                     "--format", "json")
-    assert code == 0 and json.loads(out)["rows"] == 334
+    assert code == 0 and json.loads(out)["rows"] == 341
     code, _ = run("export", "--out", str(tmp_path / "x.csv"), "--store", store)
     assert code == 2
     code, out = run("export", "--help")
