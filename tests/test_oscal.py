@@ -72,7 +72,7 @@ def test_assessment_results_round_trip(store: Store, tmp_path: Path) -> None:
     # evidence: every aims:Evidence is a resource with its location and hash
     files = queries.result_dicts(queries.run(store, "evidence-files"))
     resources = {r.title: r for r in back.back_matter.resources} if back.back_matter else {}
-    assert len(resources) == len({r["evidence"] for r in files}) == 46
+    assert len(resources) == len({r["evidence"] for r in files}) == 47
     some = next(r for r in files if r["hash"])
     rlink = resources[some["label"]].rlinks[0]
     assert rlink.href == some["location"] and rlink.hashes[0].value == some["hash"]
