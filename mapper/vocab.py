@@ -68,6 +68,7 @@ class AIMS(DefinedNamespace):
     IntakeRecord: URIRef
     InternalAISystem: URIRef
     InternalAudit: URIRef
+    InventoryAttestation: URIRef
     LifecycleStage: URIRef
     LimitedRisk: URIRef
     LowSeverity: URIRef
@@ -146,6 +147,8 @@ class AIMS(DefinedNamespace):
     assessesParty: URIRef
     assignee: URIRef
     attendee: URIRef
+    attestationCadenceMonths: URIRef
+    attestedBy: URIRef
     author: URIRef
     buildStartDate: URIRef
     businessOwner: URIRef
@@ -182,6 +185,7 @@ class AIMS(DefinedNamespace):
     fileHash: URIRef
     forProcess: URIRef
     forRole: URIRef
+    forUnit: URIRef
     fromProcess: URIRef
     gate: URIRef
     gateKind: URIRef
@@ -189,6 +193,7 @@ class AIMS(DefinedNamespace):
     hasAction: URIRef
     hasExclusion: URIRef
     hasFinding: URIRef
+    headOf: URIRef
     holdsRole: URIRef
     identifier: URIRef
     implementedBy: URIRef
@@ -211,6 +216,8 @@ class AIMS(DefinedNamespace):
     outputRecord: URIRef
     owner: URIRef
     partOf: URIRef
+    periodEnd: URIRef
+    periodStart: URIRef
     processType: URIRef
     procurementDate: URIRef
     purpose: URIRef
@@ -236,6 +243,7 @@ class AIMS(DefinedNamespace):
     servesClause: URIRef
     severity: URIRef
     sourceHash: URIRef
+    statement: URIRef
     status: URIRef
     supersedes: URIRef
     supplier: URIRef

@@ -166,7 +166,8 @@ CLASSES = ["InternalAISystem", "ThirdPartyAISystem", "IntakeRecord", "RiskClassi
            "TrainingRecord", "Policy", "ManagementReview", "ReviewAction", "AuditFinding",
            "InternalAudit", "AuditProgramme", "Decision", "Contract", "Person", "Role",
            "ThirdParty", "Process", "ProcessInteraction", "Gate", "GovernanceCommittee",
-           "ScopeStatement", "ScopeExclusion", "Organisation", "RecordType"]
+           "ScopeStatement", "ScopeExclusion", "Organisation", "RecordType", "OrgUnit", "Team",
+           "InventoryAttestation", "ChangeRecord"]
 ENUMS = ["Deployed", "Proposed", "Piloting", "HighRisk", "LimitedRisk", "Open", "Closed",
          "Active", "TopManagement", "ApprovalAuthority", "ProcessAccountability", "GateApprover",
          "SecurityArea", "PrivacyArea", "ReliabilityArea", "SubcontractorArea", "IncidentsInput",
@@ -179,24 +180,27 @@ LINKS = ["concernsSystem", "businessOwner", "supplier", "contract", "excludes", 
          "decidedBy", "inLog", "decisionLog", "charter", "accountableOwner", "fromProcess",
          "toProcess", "handsOver", "inputRecord", "outputRecord", "retainsRecord",
          "approverRole", "escalatesTo", "testEvidence", "rollbackPlan", "minutes", "ledTo",
-         "noActionDecision", "verification", "supersedes", "changeApproval", "communication"]
+         "noActionDecision", "verification", "supersedes", "changeApproval", "communication",
+         "partOf", "memberOf", "headOf", "forUnit", "attestedBy"]
 ENUM_LINKS = ["lifecycleStage", "riskLevel", "status", "roleKind", "coversArea", "reviewInput",
               "processType"]
 DATES = ["recordDate", "approvalDate", "buildStartDate", "procurementDate", "deploymentDate",
          "completionDate", "containmentDate", "dueDate", "expiryDate", "activeFrom",
-         "nextReviewDate"]
+         "nextReviewDate", "periodStart", "periodEnd"]
 TEXTS = ["purpose", "justification", "rationale", "compensatingControl", "rootCause", "version",
-         "metric", "escalationTrigger", "triage", "label"]
-NUMBERS = ["cadenceDays", "cycleMonths", "observedValue", "threshold"]
+         "metric", "escalationTrigger", "triage", "label", "statement"]
+NUMBERS = ["cadenceDays", "cycleMonths", "observedValue", "threshold",
+           "attestationCadenceMonths"]
 DAYS = [date(2025, 1, 1), date(2025, 6, 30), date(2026, 1, 15), date(2026, 6, 29),
         date(2026, 7, 1)]
 NODES = [URIRef(f"{EX}n{i}") for i in range(8)]
 _RECORDS = ["IntakeRecord", "RiskClassification", "ImpactAssessment", "ReleaseApproval",
             "MonitoringPlan", "MonitoringReview", "Incident", "CorrectiveAction", "Exception",
             "DueDiligence", "TrainingRecord", "ManagementReview", "Decision", "Contract",
-            "AuditFinding", "MonitoringAlert"]
+            "AuditFinding", "MonitoringAlert", "InventoryAttestation"]
 ROLES = [["InternalAISystem", "ThirdPartyAISystem"], ["InternalAISystem", "ThirdPartyAISystem"],
-         _RECORDS, _RECORDS, _RECORDS, _RECORDS, ["Person", "GovernanceCommittee", "ThirdParty"]]
+         _RECORDS, _RECORDS, _RECORDS, _RECORDS,
+         ["Person", "GovernanceCommittee", "ThirdParty", "OrgUnit", "Organisation"]]
 """The classes node n<i> is drawn from (the rest: any class), so facts often meet."""
 
 

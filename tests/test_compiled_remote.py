@@ -74,7 +74,7 @@ def test_compiled_engine_on_virtuoso_equals_memory(remote_store: Store) -> None:
         f"memory only: {sorted(only_memory)}; Virtuoso only: {sorted(only_remote)}")
     assert remote.to_dict() == reference.to_dict()
     assert {(f.rule, f.focus, f.severity) for f in remote.findings} == expected_rows()
-    assert len(remote.findings) == len(expected_rows()) == 38
+    assert len(remote.findings) == len(expected_rows()) == 42
     assert elapsed < 30, f"compiled validation on Virtuoso took {elapsed:.1f} s"
 
     # Check by check, including the checks that find nothing on the demo.

@@ -88,3 +88,30 @@ def test_cli_json_on_the_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert found == expected_rows()
     assert data["counts"]["by_severity"]["Violation"] == data["summary"]["violations"] == sum(
         1 for _, _, severity in expected_rows() if severity == "Violation")
+
+
+def _inv(store: Store) -> set[tuple[str, str]]:
+    report = validate(store, as_of=demo_as_of(), engine="auto")
+    return {(f.rule, f.focus.rsplit("/", 1)[-1]) for f in report.findings
+            if f.rule.startswith("INV-")}
+
+
+def test_a_unit_heads_attestation_written_as_a_record_clears_the_unit(demo_store: Store) -> None:
+    """What a business-unit head asked to attest does: one record (the record API's write).
+    Signed by the inventory steward, Marketing's attestation is current (INV-01 clears) but
+    not the head's word (INV-02 on it); the head signing it again the same day clears both."""
+    from mapper import records
+
+    before = _inv(demo_store)
+    assert before == {("INV-01", "unit-marketing"), ("INV-02", "att-2026-cs"),
+                      ("INV-03", "unit-claims")}
+    body = {"type": "InventoryAttestation", "label": "Inventory attestation 2026: Marketing",
+            "forUnit": "U-MKT", "statement": "Every AI system Marketing uses is inventoried.",
+            "periodStart": "2025-06-01", "periodEnd": "2026-05-31", "recordDate": "2026-06-20"}
+    records.write(demo_store, {**body, "id": "ATT-2026-MKT-STEWARD", "attestedBy": "E-1011"},
+                  actor="test")
+    assert _inv(demo_store) == (before - {("INV-01", "unit-marketing")}
+                                | {("INV-02", "att-2026-mkt-steward")})
+    records.write(demo_store, {**body, "id": "ATT-2026-MKT", "attestedBy": "E-1025"},
+                  actor="test")
+    assert _inv(demo_store) == {("INV-02", "att-2026-cs"), ("INV-03", "unit-claims")}

@@ -55,6 +55,11 @@ def test_record_to_add_comes_from_the_shapes(demo_store: Store) -> None:
         ("GATE-04", "aims:ImpactAssessment concerning the system")]
     ocr = gates.decide(demo_store, "SYS-DOC-OCR", "intake", as_of=as_of)
     assert ocr.missing[0].record_to_add.startswith("aims:businessOwner on ")
+    # the material change (GATE-09) asks for a new classification, not another change record
+    pricing = gates.decide(demo_store, "SYS-UW-PRICING", "release", as_of=as_of)
+    assert pricing.decision == "deny"
+    assert [(m.rule, m.record_to_add) for m in pricing.missing] == [
+        ("GATE-09", "aims:RiskClassification concerning the system")]
 
 
 def test_cli_exit_codes(demo_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:

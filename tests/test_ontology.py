@@ -60,7 +60,7 @@ CHECKED_EXTERNAL = {
     "http://www.w3.org/ns/org#FormalOrganization", "http://www.w3.org/ns/org#OrganizationalUnit",
     "http://www.w3.org/ns/org#Role", "http://www.w3.org/ns/org#Post",
     "http://www.w3.org/ns/org#memberOf", "http://www.w3.org/ns/org#subOrganizationOf",
-    "http://www.w3.org/ns/org#holds",
+    "http://www.w3.org/ns/org#holds", "http://www.w3.org/ns/org#headOf",
     # DCTERMS
     "http://purl.org/dc/terms/creator", "http://purl.org/dc/terms/replaces",
     "http://purl.org/dc/terms/identifier", "http://purl.org/dc/terms/description",

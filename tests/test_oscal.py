@@ -59,7 +59,7 @@ def test_assessment_results_round_trip(store: Store, tmp_path: Path) -> None:
     assert back is not None
     [result] = back.results
     assert result.start.date() == as_of and result.end is not None and result.end.date() == as_of
-    assert len(result.findings or []) == len(verdict.findings) == 38
+    assert len(result.findings or []) == len(verdict.findings) == 42
     titles = {f.title for f in result.findings or []}
     assert {f"{f.rule} {f.focus_label}" for f in verdict.findings} == titles
     soa = next(f for f in result.findings or [] if f.title.startswith("SOA-01"))
@@ -72,7 +72,7 @@ def test_assessment_results_round_trip(store: Store, tmp_path: Path) -> None:
     # evidence: every aims:Evidence is a resource with its location and hash
     files = queries.result_dicts(queries.run(store, "evidence-files"))
     resources = {r.title: r for r in back.back_matter.resources} if back.back_matter else {}
-    assert len(resources) == len({r["evidence"] for r in files}) == 46
+    assert len(resources) == len({r["evidence"] for r in files}) == 47
     some = next(r for r in files if r["hash"])
     rlink = resources[some["label"]].rlinks[0]
     assert rlink.href == some["location"] and rlink.hashes[0].value == some["hash"]
@@ -88,7 +88,7 @@ def test_poam_round_trip(store: Store, tmp_path: Path) -> None:
         store, "report-corrective-actions", {"as_of": as_of})) if r["status"] == "open"]
     kinds = [next(p.value for p in i.props or [] if p.name == "kind") for i in back.poam_items]
     assert kinds.count("corrective-action") == len(open_actions) == 3
-    assert kinds.count("open-finding") == 38
+    assert kinds.count("open-finding") == 42
     overdue = next(i for i in back.poam_items if i.title.startswith("Retrain the fraud model"))
     props = {p.name: p.value for p in overdue.props or []}
     assert props["due-date"] == "2026-05-31" and props["owner"]
@@ -151,7 +151,7 @@ def test_cli_export_and_catalog_ingest(tmp_path: Path, capsys: pytest.CaptureFix
     out = tmp_path / "ar.json"
     assert run("export", "--format", "oscal-assessment-results", "--as-of", "2026-06-30",
                "--out", str(out), "--store", folder) == 0
-    assert "38 findings" in capsys.readouterr().out
+    assert "42 findings" in capsys.readouterr().out
     assert AssessmentResults.oscal_read(out) is not None
     assert run("export", "--format", "nope", "--out", str(out), "--store", folder) == 2
     assert run("ingest", str(EXAMPLES / "basic-catalog.json"), "--store", folder) == 0

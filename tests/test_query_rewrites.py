@@ -86,7 +86,7 @@ def test_edge_organisation_reaches_every_branch() -> None:
     something for each branch."""
     store = _store("edges")
     missing = {row[5] for row in _rows(store, queries.get("systems-missing-gate"))}
-    assert len(missing) == 12, missing  # one text per branch
+    assert len(missing) == 13, missing  # one text per branch
     violations = {row[3] for row in _rows(store, queries.get("gate-order-violations"))}
     assert len(violations) == 5, violations  # build start and procurement share a branch
     needed = [row[7] for row in _rows(store, queries.get("gate-order-violations"))]

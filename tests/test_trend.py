@@ -35,9 +35,9 @@ def test_trend_counts_are_the_findings_of_each_date(demo_store: Store) -> None: 
                                          date(2026, 6, 30)]
     last = points[-1]
     report = validate(demo_store, as_of=demo_as_of(), engine="pyshacl")
-    assert last.findings == len(report.findings) == 38
-    assert last.by_family["SOA"] == 5 and sum(last.by_family.values()) == 38
-    assert last.by_severity == {"Violation": 31, "Warning": 7}
+    assert last.findings == len(report.findings) == 42
+    assert last.by_family["SOA"] == 5 and sum(last.by_family.values()) == 42
+    assert last.by_severity == {"Violation": 35, "Warning": 7}
     # before the SoA was decided (2026-01-14) there is one SOA finding, on the organisation
     assert points[0].by_family["SOA"] == 1
     # corrective actions: 8 in the demo, each opened once in some period
@@ -48,13 +48,13 @@ def test_trend_counts_are_the_findings_of_each_date(demo_store: Store) -> None: 
 
 def test_diff(demo_store: Store) -> None:  # noqa: F811
     d = trend.diff(demo_store, as_of=date(2026, 6, 30), against=date(2025, 12, 31))
-    assert len(d.opened) + len(d.unchanged) == 38
+    assert len(d.opened) + len(d.unchanged) == 42
     opened = {(f.rule, f.focus) for f in d.opened}
     assert ("SOA-04", "https://meridian.example/aims/soa-a-2-2") in opened
     closed = {(f.rule, f.focus) for f in d.closed}
     assert ("SOA-01", "https://meridian.example/aims/org-meridian") in closed
     same = trend.diff(demo_store, as_of=date(2026, 6, 30), against=date(2026, 6, 30))
-    assert not same.opened and not same.closed and len(same.unchanged) == 38
+    assert not same.opened and not same.closed and len(same.unchanged) == 42
 
 
 def test_sample_is_reproducible_and_risk_weighted(demo_store: Store) -> None:  # noqa: F811
@@ -98,7 +98,7 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str],
 
     code, out = run("trend", "--from", "2026-04-30", "--to", "2026-06-30", "--store", folder,
                     "--format", "json")
-    assert code == 0 and [p["findings"] for p in json.loads(out)][-1] == 38
+    assert code == 0 and [p["findings"] for p in json.loads(out)][-1] == 42
     code, out = run("trend", "--from", "2026-04-30", "--to", "2026-06-30", "--store", folder,
                     "--format", "csv")
     assert out.splitlines()[0] == ",".join(trend.TREND_COLUMNS)

@@ -54,7 +54,7 @@ def test_workbook_gives_the_turtle_findings(demo_store: Store,  # noqa: F811
                                             workbook_store: Store) -> None:
     turtle = findings(demo_store)
     workbook = findings(workbook_store)
-    assert sum(turtle.values()) == 38  # EXPECTED.md
+    assert sum(turtle.values()) == 42  # EXPECTED.md
     only_turtle = sorted((turtle - workbook).elements())
     only_workbook = sorted((workbook - turtle).elements())
     assert (only_turtle, only_workbook) == ([], [])
@@ -75,10 +75,10 @@ def test_workbook_keeps_the_turtle_iris_and_records(demo_store: Store,  # noqa: 
     turtle, workbook = data_graph(demo_store), data_graph(workbook_store)
     typed = {s for s in turtle.subjects() if str(s).startswith("https://meridian.example/")}
     kept = {s for s in workbook.subjects() if str(s).startswith("https://meridian.example/")}
-    # every node keeps its IRI, the 46 evidence files (the Evidence sheet) and the one
+    # every node keeps its IRI, the 47 evidence files (the Evidence sheet) and the one
     # generic record (Other records) included
     evidence = set(turtle.subjects(RDF.type, URIRef(AIMS + "Evidence")))
-    assert len(evidence) == 46 and evidence <= kept
+    assert len(evidence) == 47 and evidence <= kept
     assert typed == kept
     claims = URIRef("https://meridian.example/aims/sys-claims-triage")
     for p, o in turtle.predicate_objects(claims):
@@ -153,10 +153,10 @@ def test_cli_export_and_ingest(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
     store = str(tmp_path / "store")
     code, out = run("ingest", str(WORKBOOK), "--store", store)
-    assert code == 0 and "391 records" in out
+    assert code == 0 and "399 records" in out
     code, out = run("export", "--out", str(tmp_path / "x.xlsx"), "--store", store,
                     "--format", "json")
-    assert code == 0 and json.loads(out)["rows"] == 391
+    assert code == 0 and json.loads(out)["rows"] == 399
     assert json.loads(out)["left_out"] == {} and json.loads(out)["left_out_properties"] == {}
     code, _ = run("export", "--out", str(tmp_path / "x.csv"), "--store", store)
     assert code == 2

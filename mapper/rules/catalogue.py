@@ -130,7 +130,8 @@ def _catalogue() -> dict[str, Rule]:
     }
 
 
-_FAMILY_ORDER = ["SCOPE", "PROC", "GOV", "SOA", "GATE", "THIRD", "IMP", "MAINT", "DATE", "LINK"]
+_FAMILY_ORDER = ["SCOPE", "INV", "PROC", "GOV", "SOA", "GATE", "THIRD", "IMP", "MAINT", "DATE",
+                 "LINK"]
 
 
 def _rule_key(rule_id: str) -> tuple[int, str]:
