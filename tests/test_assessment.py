@@ -273,3 +273,21 @@ def test_the_demo_routes_every_finding_to_a_person(demo_store: Store) -> None:
     # MAINT-03 is about Oliver Grant's own training; THIRD-01 goes to the supplied system's owner
     assert ("MAINT-03", "the person concerned") in reasons
     assert ("THIRD-01", "business owner of SYS-TELEMATICS") in reasons
+
+
+def test_inventory_findings_go_to_the_head_of_the_unit(demo_store: Store) -> None:
+    truth = assess(demo_store, as_of=demo_as_of())
+    heads = {str(unit): str(name) for unit, name in demo_store.query(
+        "PREFIX aims: <https://aims-graph.org/ns#> "
+        "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
+        "SELECT ?unit ?name WHERE { ?p aims:headOf ?unit ; rdfs:label ?name }").rows}
+    units = {str(a): str(u) for a, u in demo_store.query(
+        "PREFIX aims: <https://aims-graph.org/ns#> "
+        "SELECT ?a ?u WHERE { ?a aims:forUnit ?u }").rows}
+    inventory = [(i, f) for i, f in enumerate(truth.findings) if f.rule.startswith("INV-")]
+    assert {f.rule for _, f in inventory} == {"INV-01", "INV-02", "INV-03"}
+    for i, f in inventory:
+        route = truth.routes[i]
+        unit = units.get(f.focus, f.focus)  # INV-02 is about the attestation, the others the unit
+        assert route is not None and route.role == "head", (f.rule, route)
+        assert route.person == heads[unit], (f.rule, f.focus)

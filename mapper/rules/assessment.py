@@ -80,9 +80,11 @@ _CHAIN = {
     str(AIMS.businessOwner): (1, "business owner"),
     str(AIMS.accountableOwner): (1, "accountable owner"),
     str(AIMS.owner): (1, "owner"),
+    str(AIMS.headOf): (1, "head"),
     str(AIMS.author): (2, "author"),
     str(AIMS.concernsSystem): (3, "business owner"),
     str(AIMS.forProcess): (4, "accountable owner"),
+    str(AIMS.forUnit): (4, "head"),
     str(AIMS.TopManagement): (5, "top management"),
 }
 """The links of the routing chain as queries/responsible-person.rq names them: (rank, role)."""
