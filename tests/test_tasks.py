@@ -91,3 +91,25 @@ def test_digest_and_api(api_client: TestClient, api_keys: dict[str, str], demo_s
     assert "<table" in mail["html"] and person in mail["text"]
     logged = [json.loads(x) for x in (tmp_path / "api-tasks.jsonl").read_text().splitlines()]
     assert len(logged) == len(verdict.findings)
+
+
+def test_an_attestation_falling_due_is_an_event(demo_store: Store, tmp_path: Path) -> None:
+    import sqlite3
+
+    from mapper.runs import webhooks as hooks
+
+    db = tmp_path / "webhooks.sqlite"
+    hooks.add(db, "http://127.0.0.1:9/hook", ["attestation.due"])
+    verdict = assess(demo_store, as_of=demo_as_of())
+    owner_tasks.tasks(verdict, log=tmp_path / "tasks.jsonl", webhooks=db)
+    due = [(i, f) for i, f in enumerate(verdict.findings) if f.rule == "INV-01"]
+    assert due, "the demo plants a unit whose attestation is stale (Marketing)"
+    with sqlite3.connect(db) as con:
+        bodies = [json.loads(b) for (b,) in con.execute("SELECT body FROM outbox")]
+    assert [b["event"] for b in bodies] == ["attestation.due"] * len(due)
+    assert {(b["data"]["focus"], b["data"]["person"]) for b in bodies} == {
+        (f.focus, verdict.person(i)) for i, f in due}
+    # the next sync opens nothing new: no second event for the same attestation
+    owner_tasks.tasks(verdict, log=tmp_path / "tasks.jsonl", webhooks=db)
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == len(due)

@@ -170,7 +170,8 @@ def sync(verdict: Assessment, log: Path) -> tuple[dict[str, dict[str, Any]], lis
 def tasks(verdict: Assessment, *, log: Path | None, sla: dict[str, int] | None = None,
           webhooks: Path | None = None) -> list[Task]:
     """The open tasks of the assessment, people by name, most urgent first. Tasks the log
-    opens or closes now are queued as finding.opened / finding.closed webhook events."""
+    opens or closes now are queued as finding.opened / finding.closed webhook events (and an
+    INV-01 task opening as attestation.due, webhooks.RULE_EVENTS)."""
     levels = sla or dict(DEFAULT_SLA)
     opened: dict[str, dict[str, Any]] = {}
     if log is not None:
@@ -180,6 +181,8 @@ def tasks(verdict: Assessment, *, log: Path | None, sla: dict[str, int] | None =
 
             for line in added:
                 hooks.emit(webhooks, f"finding.{line['event']}", line)
+                if line["event"] == "opened" and line.get("rule") in hooks.RULE_EVENTS:
+                    hooks.emit(webhooks, hooks.RULE_EVENTS[line["rule"]], line)
     out = []
     for i, f in enumerate(verdict.findings):
         tid = task_id(f)

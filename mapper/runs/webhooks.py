@@ -7,7 +7,8 @@ subscription) in the same transaction that finds its subscribers, and a delivery
 `pending` until a receiver answers 2xx.
 
 - events: finding.opened, finding.closed (from the owner-task log, mapper.runs.tasks),
-  gate.denied (a gate decision that denies), attestation.due (reserved: no producer yet);
+  gate.denied (a gate decision that denies), attestation.due (a business unit's inventory
+  attestation fell due: an INV-01 task opened, sent to whom it is routed, the unit's head);
 - signature: header `X-AIMS-Signature: sha256=HEX`, HEX = HMAC-SHA256(secret, TIMESTAMP + "." +
   BODY) with TIMESTAMP the `X-AIMS-Timestamp` header (Unix seconds); `X-AIMS-Event` and
   `X-AIMS-Delivery` (the outbox id; receivers de-duplicate on it) are sent too;
@@ -38,6 +39,9 @@ from mapper.errors import InputError, NotFound
 DB_ENV = "AIMS_WEBHOOKS"
 BACKOFF_ENV = "AIMS_WEBHOOK_BACKOFF"
 EVENTS = ("finding.opened", "finding.closed", "gate.denied", "attestation.due")
+RULE_EVENTS = {"INV-01": "attestation.due"}
+"""Rules whose task opening is an event of its own besides finding.opened (INV-01: the unit
+has no attestation current at the date, so one is due)."""
 MAX_ATTEMPTS = 8
 
 _SCHEMA = """
