@@ -130,7 +130,9 @@ def test_demo_summary_in_the_demo_command(tmp_path: Path, capsys: pytest.Capture
         expected = assess(store, as_of=demo_as_of()).summary
     out = _cli(["demo", "--folder", str(tmp_path / "demo")], capsys, monkeypatch)
     assert summary_text(expected) in out
-    assert "3 of 13 in-scope AI systems passed all four gates" in out
+    # SYS-CLAIMS-TRIAGE and SYS-WEATHER-CAT; SYS-UW-PRICING fails release since its retrain
+    # (GATE-09, the material-change plant)
+    assert "2 of 13 in-scope AI systems passed all four gates" in out
 
 
 def _invariants(store: Store, day: date) -> None:
