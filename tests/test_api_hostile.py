@@ -149,11 +149,13 @@ def test_one_key_cannot_hold_every_worker(server: Server) -> None:
 def test_queue_is_bounded(server: Server) -> None:
     """Two workers busy and one query waiting (queue 1): a fourth key's query is 503 busy at
     once, with Retry-After; the waiting one runs when a worker frees."""
+    for who in ("q1", "q2", "q3", "q4"):  # keys made first: their hashing is not in the waits
+        server.key(who)
     running = [_in_thread(lambda who=who: server.sparql(who, HEAVY_COUNT))  # type: ignore[misc]
                for who in ("q1", "q2")]
-    time.sleep(1.0)
+    time.sleep(2.0)  # both workers on the heavy queries (they run to the 8 s limit)
     waiting = _in_thread(lambda: server.sparql("q3", "ASK {}", timeout=60))
-    time.sleep(0.5)
+    time.sleep(1.0)
     started = time.monotonic()
     refused = server.sparql("q4", "ASK {}")
     assert time.monotonic() - started < 1.0
