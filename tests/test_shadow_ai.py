@@ -148,3 +148,17 @@ def test_every_listed_ai_product_is_sourced_and_named() -> None:
     folded = [" ".join("".join(c if c.isalnum() else " " for c in n.lower()).split())
               for n in names]
     assert len(folded) == len(set(folded)), "two products share a name: matches would be ambiguous"
+
+
+def test_other_lists_keep_their_mapping(tmp_path: Path) -> None:
+    """procurement-list needs a vendor column: an inventory or product list with an id, a date
+    or a product column still picks its own mapping."""
+    cots = tmp_path / "cots.csv"
+    cots.write_text("Agency,AI Use Case,Agency Use (Y/N)?,Name of Commercial Product or Service "
+                    "Used,Estimated # of Licenses/Users\nDOX,Drafting,Y,ChatGPT,10\n",
+                    encoding="utf-8")
+    inventory = tmp_path / "inventory.csv"
+    inventory.write_text("agency,id,use_case_name\nXYZ,XYZ-1,Alpha\n", encoding="utf-8")
+    store = open_store("memory")
+    assert [r.mapping for r in ingest(store, [cots, inventory])] == [
+        "omb-cots-2025", "omb-ai-inventory-2025"]
