@@ -88,6 +88,18 @@ def test_each_candidate_is_an_intake_task_for_the_requester(tmp_path: Path) -> N
     assert shadow[0].due == AS_OF.replace(month=7, day=30)  # Warning: 30 days
 
 
+INTAKE_CHATGPT = """\
+@prefix aims: <https://aims-graph.org/ns#> .
+@prefix ex:   <https://example.org/shadow/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix xsd:  <http://www.w3.org/2001/XMLSchema#> .
+ex:gpt a aims:ThirdPartyAISystem ; rdfs:label "Marketing copywriter" ; aims:supplier ex:openai .
+ex:openai a aims:ThirdParty ; rdfs:label "OpenAI" .
+ex:gpt-intake a aims:IntakeRecord ; aims:concernsSystem ex:gpt ;
+    aims:recordDate "2026-06-01"^^xsd:date .
+"""
+
+
 def test_an_intake_for_the_product_closes_the_task(tmp_path: Path) -> None:
     export, inventory = _files(tmp_path)
     store = open_store("memory")
@@ -95,16 +107,7 @@ def test_an_intake_for_the_product_closes_the_task(tmp_path: Path) -> None:
     log = tmp_path / "tasks.jsonl"
     [task] = [t for t in owner_tasks.tasks(assess(store, as_of=AS_OF), log=log)
               if t.rule == "SHADOW-01"]
-    store.load(b"""
-        @prefix aims: <https://aims-graph.org/ns#> .
-        @prefix ex: <https://example.org/shadow/> .
-        @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-        ex:gpt a aims:ThirdPartyAISystem ; rdfs:label "Marketing copywriter" ;
-            aims:supplier ex:openai .
-        ex:openai a aims:ThirdParty ; rdfs:label "OpenAI" .
-        ex:gpt-intake a aims:IntakeRecord ; aims:concernsSystem ex:gpt ;
-            aims:recordDate "2026-06-01"^^<http://www.w3.org/2001/XMLSchema#date> .
-        """, format="turtle", graph="urn:test:intake")  # type: ignore[attr-defined]
+    store.load(INTAKE_CHATGPT.encode(), format="turtle", graph="urn:test:intake")  # type: ignore[attr-defined]
     after = owner_tasks.tasks(assess(store, as_of=AS_OF), log=log)
     assert not [t for t in after if t.rule == "SHADOW-01"]
     assert [e["event"] for e in owner_tasks.history(log, task.id)] == ["opened", "closed"]
@@ -130,6 +133,16 @@ def test_cli_tasks_json_names_the_requester(tmp_path: Path) -> None:
     others = aims("tasks", "--format", "json", "--as-of", "2026-06-30")
     assert [t["person"] for t in json.loads(others.stdout) if t["rule"] == "SHADOW-01"] == [
         "Dana Reyes"]
+    # the intake, ingested later, closes it, also when the findings are kept in the store
+    # (re-validated per change: SHADOW-01 re-runs whenever an intake or a name changes)
+    kept = aims("validate", "--store-findings", "--as-of", "2026-06-30")
+    assert kept.returncode == 1, kept.stderr  # findings: exit 1
+    intake = tmp_path / "intake.ttl"
+    intake.write_text(INTAKE_CHATGPT, encoding="utf-8")
+    assert aims("ingest", str(intake)).returncode == 0
+    after = aims("tasks", "--format", "json", "--as-of", "2026-06-30")
+    assert after.returncode == 0, after.stderr
+    assert not [t for t in json.loads(after.stdout) if t["rule"] == "SHADOW-01"]
 
 
 def test_every_listed_ai_product_is_sourced_and_named() -> None:
