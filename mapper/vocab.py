@@ -14,6 +14,7 @@ class AIMS(DefinedNamespace):
     _fail = True
     _NS = Namespace("https://aims-graph.org/ns#")
 
+    AIProduct: URIRef
     AISystem: URIRef
     Accountable: URIRef
     Active: URIRef
@@ -99,6 +100,7 @@ class AIMS(DefinedNamespace):
     ProcessInteraction: URIRef
     ProhibitedRisk: URIRef
     Proposed: URIRef
+    PurchaseRecord: URIRef
     RaciKind: URIRef
     Record: URIRef
     RecordType: URIRef

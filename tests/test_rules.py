@@ -98,6 +98,7 @@ def test_issue_catalogue_is_complete() -> None:
     expected |= {f"PROC-0{i}" for i in range(1, 8)} | {f"GATE-0{i}" for i in range(1, 10)}
     expected |= {f"IMP-0{i}" for i in range(1, 8)} | {f"MAINT-0{i}" for i in range(1, 5)}
     expected |= {f"SOA-0{i}" for i in range(1, 5)} | {f"INV-0{i}" for i in range(1, 4)}
+    expected |= {"SHADOW-01"}
     assert ids == expected
 
 

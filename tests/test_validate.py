@@ -187,7 +187,7 @@ def test_empty_store_reports_missing_minimum_processes() -> None:
 def test_rules_catalogue_lists_every_rule() -> None:
     catalogue = rules()
     assert catalogue[0].id == "SCOPE-01"
-    assert len({r.id for r in catalogue}) == len(catalogue) == 42
+    assert len({r.id for r in catalogue}) == len(catalogue) == 43
 
 
 # --- the CLI ----------------------------------------------------------------------------------

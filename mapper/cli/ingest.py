@@ -36,6 +36,7 @@ def ingest(
                                                 "directly in a folder; not recursive).")],
     mapping: Annotated[str | None, typer.Option(
         "--mapping", help="Built-in mapping name (omb-ai-inventory-2025, omb-cots-2025, "
+        "procurement-list, "
         "aims-workbook) or a mapping .yaml file; default: the built-in one the columns fit."
     )] = None,
     sheet: Annotated[str | None, typer.Option("--sheet", help="XLSX sheet to read.")] = None,
