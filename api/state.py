@@ -122,8 +122,8 @@ class AppState:
     def validating(self, *, alone: bool = True) -> Iterator[Store]:
         """The store, for a validation run: read-locked and, unless `alone` is False, one
         validation at a time (pySHACL, and the whole estate's assessment: CPU-bound Python
-        that two threads would only slow down). The compiled engine's one-system answers pass
-        False: their SPARQL runs in the store and the parses they need are serialised where
+        that two threads would only slow down). The compiled engine's one-system answers give
+        alone=False: their SPARQL runs in the store and the parses they need are serialised where
         they happen (mapper.store.sparql.parse_sparql)."""
         if not alone:
             with self.reading() as store:

@@ -105,8 +105,8 @@ WHERE { GRAPH ?pg {
 def list_batches(store: Store, *, recover_first: bool = True, source: str | None = None,
                  batch_id: str | None = None) -> list[BatchInfo]:
     """Every batch recorded in the provenance graph, oldest first; only those of one source
-    (file name) or id when given (bound: a lookup, where every batch is a pass that grows
-    with each record written)."""
+    (file name) or id when given (bound: a lookup, where listing every batch reads more with
+    each record written)."""
     if recover_first:
         recover(store)
     bindings: dict[str, Node] = {"pg": URIRef(PROVENANCE_GRAPH)}
