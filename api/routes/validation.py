@@ -144,10 +144,10 @@ def run_validation(
     fmt = negotiate(accept, {"application/json": "json", "text/turtle": "turtle"}, "json")
     with state.validating(alone=system is None or engine is Engine.pyshacl) as store:
         day = as_of or date.today()
-        report = validation.validate(store, as_of=day, rules=rule, system=system,
+        scope = str(find_system(store, system)) if system else None  # named once
+        report = validation.validate(store, as_of=day, rules=rule, system=scope,
                                      engine=engine.value)
         if fmt == "turtle":
             return Response(report.to_turtle(), media_type="text/turtle; charset=utf-8")
-        scope = str(find_system(store, system)) if system else None
         return assess(store, as_of=day, rules=rule, report=report,
                       system=scope).validation_dict()

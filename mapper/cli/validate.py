@@ -80,9 +80,9 @@ def validate_command(
     with opened(store) as opened_store:
         if store_findings:
             findings.refresh(opened_store, as_of=day)
-        report = validate(opened_store, as_of=day, rules=rule or None, system=system,
+        scope = str(find_system(opened_store, system)) if system else None  # named once
+        report = validate(opened_store, as_of=day, rules=rule or None, system=scope,
                           engine=engine.value)
-        scope = str(find_system(opened_store, system)) if system else None
         verdict = assess(opened_store, as_of=day, rules=rule or None, report=report,
                          system=scope)
     if fmt is ReportFormat.json:
